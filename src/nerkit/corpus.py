@@ -1,0 +1,355 @@
+"""Column files in, :class:`Sentence` objects out; named corpora; statistics.
+
+A CoNLL-style file has one token per line, whitespace-separated columns (word first, tag last
+by default), blank lines between sentences and ``-DOCSTART-`` lines marking documents. Real
+files are messy, so the reader is strict where silence would lose data (a line with a different
+column count is an error naming ``path:line``) and forgiving where the intent is clear (Latin-1
+files are read and the fallback is reported; CoNLL-2002 Dutch ``-DOCSTART-`` lines glued to the
+first sentence of an article are recognised).
+
+This module imports only the standard library and :mod:`nerkit.schemes`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.request
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nerkit.errors import CorpusNotFoundError, DataFormatError
+from nerkit.schemes import detect_scheme, find_ill_formed, tags_to_spans
+
+DOCSTART = "-DOCSTART-"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a column file.
+
+    ``line`` is the 1-based line number of its first token in ``path`` so that every later
+    message (ill-formed tags, unknown labels) can point back at the file.
+    """
+
+    words: tuple[str, ...]
+    tags: tuple[str, ...]
+    doc_id: int = 0
+    path: str = ""
+    line: int = 0
+    columns: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+@dataclass(frozen=True)
+class ColumnFile:
+    """What a reader found in one file, plus how it read it (for reporting)."""
+
+    path: str
+    sentences: list[Sentence]
+    encoding: str
+    n_columns: int
+    documents: int
+
+
+def _decode(path: Path) -> tuple[str, str]:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        warnings.warn(
+            f"{path}:{line}: not valid UTF-8; read the file as Latin-1 (ISO-8859-1) instead",
+            stacklevel=3,
+        )
+        return raw.decode("latin-1"), "latin-1"
+
+
+def read_column_file(
+    path: str | os.PathLike[str],
+    *,
+    tag_column: int = -1,
+    word_column: int = 0,
+    tags: bool = True,
+) -> ColumnFile:
+    """Read a CoNLL-style column file into sentences.
+
+    ``tag_column`` and ``word_column`` are 0-based column indices (negative counts from the
+    end). With ``tags=False`` the file may have a single column of words (text to tag).
+
+    Raises :class:`DataFormatError` naming ``path:line`` for a missing or empty file, a line
+    whose column count differs from the file's first token line, or a file without sentences.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataFormatError(p, None, "file not found", "check the path")
+    if p.is_dir():
+        raise DataFormatError(p, None, "is a folder, not a column file", "name a file in it")
+    text, encoding = _decode(p)
+    if not text.strip():
+        raise DataFormatError(p, None, "file is empty", "give a CoNLL column file")
+
+    sentences: list[Sentence] = []
+    words: list[str] = []
+    tag_list: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    first_line = 0
+    n_columns = 0
+    doc_id = 0
+    documents = 0
+
+    def close() -> None:
+        nonlocal words, tag_list, rows
+        if words:
+            sentences.append(
+                Sentence(tuple(words), tuple(tag_list), doc_id, str(p), first_line, tuple(rows))
+            )
+        words, tag_list, rows = [], [], []
+
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        if not line:
+            close()
+            continue
+        cols = line.split()
+        if cols[0] == DOCSTART:
+            # CoNLL-2003 puts -DOCSTART- in its own block; CoNLL-2002 Dutch glues it to the
+            # first sentence of the article. Either way it is a boundary, never a token.
+            close()
+            doc_id += 1
+            documents += 1
+            continue
+        if n_columns == 0:
+            n_columns = len(cols)
+            min_cols = 2 if tags else 1
+            if n_columns < min_cols:
+                raise DataFormatError(
+                    p,
+                    number,
+                    f"found {n_columns} column, need a word and a tag column",
+                    "give a file with the tag in the last column, or use --tag-column",
+                )
+            for col in (word_column, tag_column) if tags else (word_column,):
+                if not -n_columns <= col < n_columns:
+                    raise DataFormatError(
+                        p, number, f"column {col} does not exist in a {n_columns}-column file",
+                        "choose a column index that exists",
+                    )
+        elif len(cols) != n_columns:
+            raise DataFormatError(
+                p,
+                number,
+                f"expected {n_columns} columns like the first line, found {len(cols)} "
+                f"({raw_line.strip()[:60]!r})",
+                "fix the line; words must not contain spaces",
+            )
+        if not words:
+            first_line = number
+        words.append(cols[word_column])
+        tag_list.append(cols[tag_column] if tags else "O")
+        rows.append(tuple(cols))
+    close()
+    if not sentences:
+        raise DataFormatError(p, None, "no sentences found (only -DOCSTART- lines?)",
+                              "give a CoNLL column file with tokens")
+    return ColumnFile(str(p), sentences, encoding, n_columns, documents)
+
+
+def read_sentences(path: str | os.PathLike[str], **kwargs: object) -> list[Sentence]:
+    """Shortcut for ``read_column_file(path).sentences``."""
+    return read_column_file(path, **kwargs).sentences  # type: ignore[arg-type]
+
+
+def write_column_file(
+    path: str | os.PathLike[str], rows: Iterable[Sequence[Sequence[str]]]
+) -> None:
+    """Write sentences as space-separated columns with a blank line after each sentence.
+
+    ``rows`` yields one sentence at a time, each a sequence of token rows. The file is written
+    to a temporary name and renamed, so a crash never leaves half a file.
+    """
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for sentence in rows:
+            for row in sentence:
+                f.write(" ".join(row) + "\n")
+            f.write("\n")
+    os.replace(tmp, p)
+
+
+# ---------------------------------------------------------------- named corpora
+
+@dataclass(frozen=True)
+class NamedCorpus:
+    """A public corpus nerkit knows by name: where its files live and how to get them."""
+
+    name: str
+    folder: str
+    files: dict[str, str]  # split -> file name
+    url: str
+    sha256: dict[str, str]
+    language: str
+
+
+_CONLL2002_URL = (
+    "https://raw.githubusercontent.com/teropa/nlp/f89bc5a15b516208de1cfe2abe9692b7ed9a43e2/"
+    "resources/corpora/conll2002/"
+)
+
+CORPORA: dict[str, NamedCorpus] = {
+    "conll2002-es": NamedCorpus(
+        "conll2002-es",
+        "conll2002",
+        {"train": "esp.train", "dev": "esp.testa", "test": "esp.testb"},
+        _CONLL2002_URL,
+        {},
+        "es",
+    ),
+    "conll2002-nl": NamedCorpus(
+        "conll2002-nl",
+        "conll2002",
+        {"train": "ned.train", "dev": "ned.testa", "test": "ned.testb"},
+        _CONLL2002_URL,
+        {},
+        "nl",
+    ),
+}
+
+SPLITS = ("train", "dev", "test")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    """The user cache for downloaded corpora (``$XDG_CACHE_HOME/nerkit/data``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nerkit" / "data"
+
+
+def resolve_corpus(name: str, split: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Find the file of ``split`` ("train", "dev", "test") of corpus ``name``.
+
+    Looks, in order, in ``data_dir``, in ``$NERKIT_DATA``, in the user cache; then downloads
+    from the public source and checks its checksum. Without a network the error says how to
+    point nerkit at local files.
+    """
+    if name not in CORPORA:
+        raise CorpusNotFoundError(
+            f"unknown corpus {name!r}; known corpora: {', '.join(CORPORA)}, "
+            "or give files with --train/--dev/--test"
+        )
+    if split not in SPLITS:
+        raise CorpusNotFoundError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    corpus = CORPORA[name]
+    filename = corpus.files[split]
+    candidates: list[Path] = []
+    if data_dir is not None:
+        candidates.append(Path(data_dir))
+    if os.environ.get("NERKIT_DATA"):
+        candidates.append(Path(os.environ["NERKIT_DATA"]))
+    candidates.append(cache_dir())
+    for base in candidates:
+        for folder in (base / corpus.folder, base):
+            if (folder / filename).is_file():
+                return folder / filename
+    target = cache_dir() / corpus.folder / filename
+    try:
+        _download(corpus.url + filename, target, corpus.sha256.get(filename))
+    except OSError as err:
+        looked = ", ".join(str(c) for c in candidates)
+        raise CorpusNotFoundError(
+            f"{name}: {filename} is not in {looked} and could not be downloaded ({err}); "
+            f"set NERKIT_DATA to a folder holding {corpus.folder}/{filename}, "
+            "or pass --data-dir, or give files with --train/--dev/--test"
+        ) from err
+    return target
+
+
+def _download(url: str, target: Path, sha256: str | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    with urllib.request.urlopen(url, timeout=30) as response, tmp.open("wb") as f:
+        shutil.copyfileobj(response, f)
+    if sha256 and _sha256(tmp) != sha256:
+        tmp.unlink()
+        raise OSError(f"checksum mismatch for {url}")
+    os.replace(tmp, target)
+
+
+def load_split(
+    data: str, split: str, data_dir: str | os.PathLike[str] | None = None
+) -> list[Sentence]:
+    """Sentences of ``split`` from a corpus name (``conll2002-es``) or a file path."""
+    if data in CORPORA:
+        return read_sentences(resolve_corpus(data, split, data_dir))
+    return read_sentences(data)
+
+
+# ---------------------------------------------------------------- statistics
+
+def corpus_stats(
+    sentences: Sequence[Sentence], tokenizer: object | None = None
+) -> dict[str, object]:
+    """Counts a user checks before training: sentences, tokens, entities per type, lengths.
+
+    Entities are counted the conlleval way (:func:`nerkit.schemes.tags_to_spans`), so an I-
+    tag that opens a chunk counts as an entity, as conlleval scores it. ``tokenizer`` (a
+    Hugging Face fast tokenizer) adds the longest sentence in subwords.
+    """
+    per_type: Counter[str] = Counter()
+    tags: Counter[str] = Counter()
+    ill_formed: list[str] = []
+    for s in sentences:
+        for label, _, _ in tags_to_spans(s.tags):
+            per_type[label] += 1
+        tags.update(s.tags)
+        for index, message in find_ill_formed(s.tags, "iob2"):
+            ill_formed.append(f"{s.path}:{s.line + index}: {message}")
+    longest = max(sentences, key=len) if sentences else None
+    stats: dict[str, object] = {
+        "sentences": len(sentences),
+        "tokens": sum(len(s) for s in sentences),
+        "documents": len({s.doc_id for s in sentences}),
+        "entities": sum(per_type.values()),
+        "entities_per_type": dict(sorted(per_type.items())),
+        "tags": dict(sorted(tags.items())),
+        "scheme": detect_scheme(s.tags for s in sentences),
+        "longest_sentence_words": len(longest) if longest else 0,
+        "longest_sentence_line": f"{longest.path}:{longest.line}" if longest else "",
+        "ill_formed": len(ill_formed),
+        "ill_formed_examples": ill_formed[:5],
+    }
+    if tokenizer is not None:
+        lengths = subword_lengths(sentences, tokenizer)
+        stats["longest_sentence_subwords"] = max(lengths) if lengths else 0
+        stats["subwords"] = sum(lengths)
+    return stats
+
+
+def subword_lengths(sentences: Sequence[Sentence], tokenizer: object) -> list[int]:
+    """Subword count of each sentence, without special tokens."""
+    out: list[int] = []
+    for batch in _chunks(sentences, 256):
+        enc = tokenizer(  # type: ignore[operator]
+            [list(s.words) for s in batch], is_split_into_words=True, add_special_tokens=False
+        )
+        out.extend(len(ids) for ids in enc["input_ids"])
+    return out
+
+
+def _chunks(items: Sequence[Sentence], size: int) -> Iterator[Sequence[Sentence]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,87 @@
+"""The model card (``README.md``) written next to a trained model.
+
+The prose lives in ``templates/model_card.md``; this module only fills in the data, the
+settings, the scores and the library versions that training produced.
+"""
+
+from __future__ import annotations
+
+import platform
+from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from string import Template
+from typing import Any
+
+
+def _versions() -> str:
+    rows = [f"- Python {platform.python_version()}"]
+    for package in ("nerkit", "torch", "transformers", "tokenizers", "accelerate"):
+        try:
+            rows.append(f"- {package} {version(package)}")
+        except PackageNotFoundError:
+            continue
+    return "\n".join(rows)
+
+
+def write_model_card(
+    folder: Path, config: Any, labels: Any, splits: Any, results: dict[str, Any]
+) -> Path:
+    """Render the card from the template into ``folder/README.md``."""
+    types = list(labels.types)
+    score_rows, type_rows = [], []
+    for split in ("dev", "test"):
+        path = folder / f"{split}_results.json"
+        if not path.exists():
+            continue
+        import json
+
+        entity = json.loads(path.read_text(encoding="utf-8"))["entity"]
+        micro = entity["micro"]
+        score_rows.append(
+            f"| {split} | {micro['f1']:.2f} | {micro['precision']:.2f} | {micro['recall']:.2f} |"
+        )
+        per_type = entity["per_type"]
+        cells = " | ".join(f"{per_type.get(t, {}).get('f1', 0.0):.2f}" for t in types)
+        type_rows.append(f"| {split} | {cells} |")
+    if config.data:
+        data_description = f"the `{config.data}` corpus"
+    else:
+        data_description = f"`{config.train}` (dev: `{config.dev}`, test: `{config.test}`)"
+    settings = {
+        "max length (subwords, long sentences windowed, never truncated)": config.max_length,
+        "batch size": config.batch_size,
+        "epochs": config.epochs,
+        "max steps": config.max_steps,
+        "learning rate": config.learning_rate,
+        "head learning rate": config.head_learning_rate or config.learning_rate,
+        "warmup ratio": config.warmup_ratio,
+        "scheduler": config.scheduler,
+        "weight decay": config.weight_decay,
+        "seed": config.seed,
+        "training sentences": len(splits.train),
+        "best dev F1 (checkpoint kept)": results.get("best_dev_f1"),
+    }
+    text = Template(
+        resources.files("nerkit").joinpath("templates/model_card.md").read_text("utf-8")
+    ).substitute(
+        name=folder.name,
+        encoder=config.model,
+        data=config.data or "custom",
+        data_description=data_description,
+        types=", ".join(types),
+        decoding=config.decoding,
+        score_rows="\n".join(score_rows) or "| - | - | - | - |",
+        type_header=" | ".join(types),
+        type_rule="---|" * len(types),
+        type_rows="\n".join(type_rows),
+        settings_rows="\n".join(f"| {k} | {v} |" for k, v in settings.items()),
+        train_seconds=results.get("train_seconds"),
+        device=results.get("device"),
+        train_loss=f"{results.get('train_loss', 0.0):.4f}",
+        encoding=results.get("encoding"),
+        versions=_versions(),
+    )
+    path = folder / "README.md"
+    path.write_text(text, encoding="utf-8")
+    return path

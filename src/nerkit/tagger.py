@@ -1,0 +1,145 @@
+"""Raw text in, whole entities with character offsets out.
+
+The :class:`Tagger` splits text into words (a swappable :class:`~nerkit.words.WordSplitter`
+that tokenizes the way CoNLL-2002 was), tags the words with the same
+:class:`~nerkit.inference.Predictor` that ``nerkit evaluate`` uses, builds spans from word tags
+(never from word pieces), and switches from word to character offsets only here, at the edge.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from nerkit.inference import Predictor
+from nerkit.labels import LabelSet
+from nerkit.model import ModelMeta, load_classifier
+from nerkit.schemes import tags_to_spans
+from nerkit.words import ConllWordSplitter, Word, WordSplitter
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An entity found in a text.
+
+    ``start``/``end`` are character offsets into the original text, end exclusive, so
+    ``text == original[start:end]``. ``score`` is the mean, over the entity's words, of the
+    probability the model gives the tag that decoding chose for that word.
+    """
+
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Tagger:
+    """Tag texts with a trained model.
+
+    >>> tagger = Tagger.load("my-model")                    # doctest: +SKIP
+    >>> tagger("El Secretario del Tesoro, Steven Mnuchin.")  # doctest: +SKIP
+    [Entity(text='Tesoro', label='ORG', start=18, end=24, score=0.93),
+     Entity(text='Steven Mnuchin', label='PER', start=26, end=40, score=0.99)]
+    """
+
+    def __init__(
+        self,
+        predictor: Predictor,
+        meta: ModelMeta | None = None,
+        *,
+        splitter: WordSplitter | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.predictor = predictor
+        self.meta = meta or ModelMeta()
+        self.splitter = splitter or ConllWordSplitter(self.meta.language)
+        self.batch_size = batch_size
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        decoding: str | None = None,
+        splitter: WordSplitter | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> Tagger:
+        """Load a model folder written by ``nerkit train`` (or any HF token classifier)."""
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        model, tokenizer, labels, meta = load_classifier(path)
+        predictor = Predictor(
+            model,
+            tokenizer,
+            labels,
+            max_length=meta.max_length,
+            decoding=decoding or meta.decoding,
+            scheme=meta.scheme,
+        )
+        return cls(predictor, meta, splitter=splitter, batch_size=batch_size)
+
+    @property
+    def labels(self) -> LabelSet:
+        return self.predictor.labels
+
+    def __call__(self, text: str) -> list[Entity]:
+        """Entities in one text, sorted by start."""
+        return next(iter(self.tag_many([text])))
+
+    def tag_many(
+        self, texts: Iterable[str], batch_size: int | None = None
+    ) -> Iterator[list[Entity]]:
+        """Entities for each text, streamed in input order; memory bounded by the chunk size."""
+        size = batch_size or self.batch_size
+        iterator = iter(texts)
+        while chunk := list(itertools.islice(iterator, size * 8)):
+            words = [self.splitter(text) for text in chunk]
+            ids, log_probs = self.predictor.predict_ids(
+                [[w.text for w in ws] for ws in words], size
+            )
+            for text, ws, row, lp in zip(chunk, words, ids, log_probs, strict=True):
+                yield self._entities(text, ws, row, lp)
+
+    def tag_tokens(self, words: Sequence[str]) -> list[str]:
+        """One IOB2 tag per word for input already split into words."""
+        return self.tag_sentences([words])[0]
+
+    def tag_sentences(
+        self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
+    ) -> list[list[str]]:
+        """Tags for many pre-tokenized sentences (same decoding as ``nerkit evaluate``)."""
+        return self.predictor.predict_tags(sentences, batch_size or self.batch_size)
+
+    def _entities(
+        self, text: str, words: list[Word], ids: np.ndarray, log_probs: np.ndarray
+    ) -> list[Entity]:
+        if not words:
+            return []
+        names = self.labels.labels
+        tags = [names[i] for i in ids]
+        chosen = np.exp(log_probs[np.arange(len(ids)), ids])
+        entities = []
+        for label, start, end in tags_to_spans(tags):
+            char_start, char_end = words[start].start, words[end - 1].end
+            entities.append(
+                Entity(
+                    text=text[char_start:char_end],
+                    label=label,
+                    start=char_start,
+                    end=char_end,
+                    score=round(float(chosen[start:end].mean()), 4),
+                )
+            )
+        return entities

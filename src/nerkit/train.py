@@ -1,0 +1,351 @@
+"""Fine-tune an encoder for NER with the Hugging Face Trainer.
+
+The Trainer runs the loop (devices, mixed precision, checkpoints, resume, accelerate/torchrun);
+nerkit supplies the data (windows with first-piece labels, nothing truncated), the dev score
+(entity F1 with the same windowed, constrained decoding as ``nerkit evaluate``) that picks the
+best checkpoint, and the reports written next to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nerkit.corpus import CORPORA, Sentence, load_split
+from nerkit.errors import ConfigError
+from nerkit.evaluate import evaluate_sentences, write_predictions
+from nerkit.labels import INTERNAL_SCHEME, LabelSet
+from nerkit.model import ModelMeta, new_classifier, save_classifier
+from nerkit.schemes import convert_tags
+
+logger = logging.getLogger("nerkit")
+
+
+@dataclass
+class TrainConfig:
+    """Training settings. Defaults follow the classic recipe (run_ner.py on CoNLL-2002)."""
+
+    model: str = ""
+    output_dir: str = ""
+    data: str | None = None
+    train: str | None = None
+    dev: str | None = None
+    test: str | None = None
+    data_dir: str | None = None
+    max_length: int = 128
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    epochs: float = 3.0
+    learning_rate: float = 5e-5
+    head_learning_rate: float | None = None
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    scheduler: str = "linear"
+    sampling: str = "group_by_length"
+    freeze_embeddings: bool = False
+    seed: int = 42
+    max_steps: int = -1
+    limit_train: int | None = None
+    early_stopping: int | None = None
+    decoding: str = "viterbi"
+    resume: bool = False
+    bf16: bool = False
+    fp16: bool = False
+    logging_steps: int = 50
+    keep_checkpoints: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
+        """Settings from a JSON file; ``overrides`` (e.g. command-line flags) win."""
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+            )
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+    def check(self) -> None:
+        if not self.model:
+            raise ConfigError("no model given; pass --model with a local folder or a hub id")
+        if not self.output_dir:
+            raise ConfigError("no output folder given; pass --output-dir")
+        if self.data is None and self.train is None:
+            raise ConfigError("no data given; pass --data conll2002-es or --train FILE --dev FILE")
+        if self.data is not None and self.data not in CORPORA:
+            raise ConfigError(
+                f"unknown corpus {self.data!r}; known: {', '.join(CORPORA)}; or use --train FILE"
+            )
+        if self.sampling not in ("random", "group_by_length"):
+            raise ConfigError(f"sampling must be random or group_by_length, not {self.sampling!r}")
+        for name in ("max_length", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_length > 512:
+            logger.warning("max_length %d: most encoders accept at most 512", self.max_length)
+        if self.epochs <= 0 and self.max_steps <= 0:
+            raise ConfigError("epochs must be positive (or set max_steps)")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+@dataclass
+class Splits:
+    train: list[Sentence]
+    dev: list[Sentence] | None
+    test: list[Sentence] | None
+
+
+def load_splits(config: TrainConfig) -> Splits:
+    if config.data is not None:
+        train = load_split(config.data, "train", config.data_dir)
+        dev = load_split(config.data, "dev", config.data_dir)
+        test = load_split(config.data, "test", config.data_dir)
+    else:
+        assert config.train is not None  # checked in TrainConfig.check
+        train = load_split(config.train, "train")
+        dev = load_split(config.dev, "dev") if config.dev else None
+        test = load_split(config.test, "test") if config.test else None
+    if config.limit_train is not None:
+        train = train[: config.limit_train]
+    return Splits(train, dev, test)
+
+
+class _WindowDataset:
+    """A list of windows as the Trainer wants them (dicts of lists)."""
+
+    def __init__(self, windows: Sequence[Any]) -> None:
+        self.windows = windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        w = self.windows[i]
+        return {"input_ids": w.input_ids, "labels": w.labels}
+
+
+def _make_trainer_class() -> type:
+    from transformers import Trainer
+
+    class NerTrainer(Trainer):
+        """Trainer whose evaluation is nerkit's dev entity F1, and with a head learning rate."""
+
+        def __init__(self, *args: Any, nerkit_eval: Any, head_lr: float | None, **kw: Any):
+            super().__init__(*args, **kw)
+            self._nerkit_eval = nerkit_eval
+            self._head_lr = head_lr
+
+        def create_optimizer(self, model: Any = None) -> Any:
+            if self._head_lr is None or self.optimizer is not None:
+                return super().create_optimizer(model)
+            import torch
+
+            model = self.model if model is None else model
+            decay = set(self.get_decay_parameter_names(model))
+            groups: dict[tuple[bool, bool], list[Any]] = {}
+            for name, p in model.named_parameters():
+                if p.requires_grad:
+                    key = (name.startswith("classifier"), name in decay)
+                    groups.setdefault(key, []).append(p)
+            params = [
+                {
+                    "params": ps,
+                    "lr": self._head_lr if head else self.args.learning_rate,
+                    "weight_decay": self.args.weight_decay if decayed else 0.0,
+                }
+                for (head, decayed), ps in groups.items()
+            ]
+            self.optimizer = torch.optim.AdamW(
+                params,
+                lr=self.args.learning_rate,
+                betas=(self.args.adam_beta1, self.args.adam_beta2),
+                eps=self.args.adam_epsilon,
+            )
+            return self.optimizer
+
+        def evaluate(
+            self,
+            eval_dataset: Any = None,
+            ignore_keys: Any = None,
+            metric_key_prefix: str = "eval",
+        ) -> dict[str, float]:
+            start = time.time()
+            was_training = self.model.training
+            self.model.eval()
+            scores = self._nerkit_eval(self.model)
+            if was_training:
+                self.model.train()
+            metrics = {
+                f"{metric_key_prefix}_f1": scores["micro"]["f1"],
+                f"{metric_key_prefix}_precision": scores["micro"]["precision"],
+                f"{metric_key_prefix}_recall": scores["micro"]["recall"],
+                f"{metric_key_prefix}_runtime": round(time.time() - start, 2),
+            }
+            self.log(metrics)
+            self.control = self.callback_handler.on_evaluate(
+                self.args, self.state, self.control, metrics
+            )
+            return metrics
+
+    return NerTrainer
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Train, keep the best checkpoint by dev F1, save the model folder and its reports.
+
+    Returns the results written to ``eval_results.json``.
+    """
+    import torch
+    from transformers import DataCollatorForTokenClassification, TrainingArguments, set_seed
+    from transformers.integrations import TensorBoardCallback
+
+    from nerkit.inference import Predictor
+
+    config.check()
+    started = time.time()
+    set_seed(config.seed)
+    splits = load_splits(config)
+    every = [splits.train] + [s for s in (splits.dev, splits.test) if s]
+    labels = LabelSet.from_tags(s.tags for split in every for s in split)
+    model, tokenizer = new_classifier(config.model, labels)
+    if config.freeze_embeddings:
+        # The word-embedding matrix of a large-vocabulary encoder (250k pieces for XLM-R
+        # vocabularies) dominates the optimizer's work and memory; most rows never occur in
+        # the training data, so freezing it costs little accuracy.
+        model.get_input_embeddings().weight.requires_grad_(False)
+
+    predictor = Predictor(
+        model, tokenizer, labels, max_length=config.max_length, decoding=config.decoding
+    )
+    train_tags = [
+        labels.ids(convert_tags(s.tags, INTERNAL_SCHEME), where=f"{s.path}:{s.line}")
+        for s in splits.train
+    ]
+    windows = predictor.encoder.windows([s.words for s in splits.train], train_tags)
+    logger.info("training data: %s", predictor.encoder.stats.summary())
+    encoding_report = asdict(predictor.encoder.stats)
+
+    def dev_scores(current_model: Any) -> dict[str, Any]:
+        predictor.model = current_model
+        if splits.dev is None:
+            return {"micro": {"f1": 0.0, "precision": 0.0, "recall": 0.0}}
+        results, _ = evaluate_sentences(predictor, splits.dev, config.eval_batch_size)
+        return results["entity"]
+
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    steps_mode = config.max_steps > 0
+    has_dev = splits.dev is not None
+    strategy = ("steps" if steps_mode else "epoch") if has_dev else "no"
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.scheduler,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        seed=config.seed,
+        eval_strategy=strategy,
+        save_strategy=strategy if has_dev else ("steps" if steps_mode else "epoch"),
+        eval_steps=config.max_steps if steps_mode else None,
+        save_steps=config.max_steps if steps_mode else None,
+        save_total_limit=2,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="f1" if has_dev else None,
+        greater_is_better=True if has_dev else None,
+        logging_steps=config.logging_steps,
+        report_to="none",
+        bf16=config.bf16,
+        fp16=config.fp16,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        train_sampling_strategy=config.sampling,
+    )
+    from torch.utils.tensorboard import SummaryWriter
+
+    callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(log_dir=str(out / "runs")))]
+    if config.early_stopping and has_dev:
+        from transformers import EarlyStoppingCallback
+
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
+    trainer = _make_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=_WindowDataset(windows),
+        eval_dataset=_WindowDataset(windows[:1]),
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        callbacks=callbacks,
+        nerkit_eval=dev_scores,
+        head_lr=config.head_learning_rate,
+    )
+    resume = config.resume and any((out / "checkpoints").glob("checkpoint-*"))
+    if config.resume and not resume:
+        logger.warning("--resume: no checkpoint in %s; starting from scratch", out / "checkpoints")
+    train_output = trainer.train(resume_from_checkpoint=True if resume else None)
+    train_seconds = time.time() - started
+
+    model = trainer.model
+    model.eval()
+    predictor.model = model
+    language = CORPORA[config.data].language if config.data in CORPORA else "es"
+    meta = ModelMeta(
+        max_length=config.max_length,
+        decoding=config.decoding,
+        language=language,
+        encoder=str(config.model),
+    )
+    save_classifier(out, model, tokenizer, meta)
+
+    results: dict[str, Any] = {
+        "train_loss": train_output.training_loss,
+        "train_seconds": round(train_seconds, 1),
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_dev_f1": trainer.state.best_metric,
+        "log_history": trainer.state.log_history,
+        "encoding": encoding_report,
+        "device": str(next(model.parameters()).device),
+        "torch_threads": torch.get_num_threads(),
+    }
+    for split, sentences in (("dev", splits.dev), ("test", splits.test)):
+        if sentences is None:
+            continue
+        split_results, pred = evaluate_sentences(predictor, sentences, config.eval_batch_size)
+        write_predictions(out / f"{split}_predictions.txt", sentences, pred)
+        (out / f"{split}_results.json").write_text(
+            json.dumps(split_results, indent=2) + "\n", encoding="utf-8"
+        )
+        results[f"{split}_f1"] = split_results["entity"]["micro"]["f1"]
+        results[f"{split}_per_type"] = {
+            t: v["f1"] for t, v in split_results["entity"]["per_type"].items()
+        }
+    (out / "eval_results.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    (out / "training_args.json").write_text(
+        json.dumps({"nerkit": asdict(config), "transformers": args.to_dict()}, indent=2,
+                   default=str) + "\n",
+        encoding="utf-8",
+    )
+    from nerkit.model_card import write_model_card
+
+    write_model_card(out, config, labels, splits, results)
+    if not config.keep_checkpoints:
+        import shutil
+
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    return results
