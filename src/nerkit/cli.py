@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(func=cmd_predict)
 
+    # --- commands defined beside their modules (each add_commands imports nothing heavy) ---
     return parser
 
 

@@ -9,7 +9,7 @@ window that owns it (see :mod:`nerkit.encoding`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -18,8 +18,32 @@ from nerkit.encoding import Window, WindowEncoder
 from nerkit.labels import LabelSet
 
 
+class Backend(Protocol):
+    """Runs the network: ``(input_ids, attention_mask)`` int64 arrays to float logits."""
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+
+class TorchBackend:
+    """A PyTorch token classifier as a :class:`Backend`."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        device = next(self.model.parameters()).device
+        with torch.inference_mode():
+            logits = self.model(
+                input_ids=torch.from_numpy(input_ids).to(device),
+                attention_mask=torch.from_numpy(attention_mask).to(device),
+            ).logits
+        return logits.float().cpu().numpy()
+
+
 class Predictor:
-    """A loaded model plus its window encoder and decoder."""
+    """A network (a PyTorch model or any :class:`Backend`) plus window encoder and decoder."""
 
     def __init__(
         self,
@@ -31,7 +55,8 @@ class Predictor:
         decoding: str = "viterbi",
         scheme: str = "iob2",
     ) -> None:
-        self.model = model
+        # a torch module (it has parameters) is wrapped; anything else is already a Backend
+        self.backend: Backend = TorchBackend(model) if hasattr(model, "parameters") else model
         self.tokenizer = tokenizer
         self.labels = labels
         self.encoder = WindowEncoder(tokenizer, max_length)
@@ -53,18 +78,13 @@ class Predictor:
         return [log_softmax(x) for x in out]
 
     def _forward(self, batch: list[Window]) -> list[np.ndarray]:
-        import torch
-
         width = max(len(w.input_ids) for w in batch)
-        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
         for i, w in enumerate(batch):
-            ids[i, : len(w.input_ids)] = torch.tensor(w.input_ids)
+            ids[i, : len(w.input_ids)] = w.input_ids
             mask[i, : len(w.input_ids)] = 1
-        device = next(self.model.parameters()).device
-        with torch.inference_mode():
-            logits = self.model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        array = logits.float().cpu().numpy()
+        array = self.backend(ids, mask)
         return [array[i] for i in range(len(batch))]
 
     def predict_ids(

@@ -213,7 +213,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from transformers import DataCollatorForTokenClassification, TrainingArguments, set_seed
     from transformers.integrations import TensorBoardCallback
 
-    from nerkit.inference import Predictor
+    from nerkit.inference import Predictor, TorchBackend
 
     config.check()
     started = time.time()
@@ -240,7 +240,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     encoding_report = asdict(predictor.encoder.stats)
 
     def dev_scores(current_model: Any) -> dict[str, Any]:
-        predictor.model = current_model
+        predictor.backend = TorchBackend(current_model)
         if splits.dev is None:
             return {"micro": {"f1": 0.0, "precision": 0.0, "recall": 0.0}}
         results, _ = evaluate_sentences(predictor, splits.dev, config.eval_batch_size)
@@ -303,7 +303,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     model = trainer.model
     model.eval()
-    predictor.model = model
+    predictor.backend = TorchBackend(model)
     language = CORPORA[config.data].language if config.data in CORPORA else "es"
     meta = ModelMeta(
         max_length=config.max_length,
