@@ -2,8 +2,8 @@
 
 This is where run_ner.py loses data: it truncates at ``max_length`` and the words past it vanish.
 nerkit never truncates a sentence. A sentence whose pieces do not fit is cut into windows of
-whole words that overlap by about half a window; every word is *owned* by exactly one window,
-the one where it sits furthest from an edge, and only the owner's prediction (and, in training,
+whole words that overlap by about half a window; every word is *owned* by exactly one window
+(each overlap is cut in its middle, so a word is predicted where it has context on both sides), and only the owner's prediction (and, in training,
 the owner's label) counts. Training and prediction use the same windows, so the model is trained
 on what it will see.
 
@@ -176,7 +176,8 @@ class WindowEncoder:
 def _plan_windows(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
     """Word ranges ``(start, end)`` of windows of at most ``budget`` pieces.
 
-    Consecutive windows advance by about half a window, so each overlaps only its neighbours.
+    Consecutive windows advance by about half a window; starts and ends never move back, so
+    cutting each overlap in its middle gives every word exactly one owning window.
 
     >>> _plan_windows([1, 1, 1], budget=8)
     [(0, 3)]

@@ -1,0 +1,229 @@
+"""Smoke tests of the accuracy benchmark: the HF recipe runs, counts truncation, and the
+benchmark assembles a table from finished runs. Scores of these tiny runs mean nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+DATA = Path(__file__).parent / "data"
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def hf_recipe() -> ModuleType:
+    pytest.importorskip("seqeval", reason="the HF recipe scores with seqeval")
+    return _load("hf_recipe")
+
+
+def test_hf_recipe_smoke(tmp_path: Path, tiny_encoder: Path, hf_recipe: ModuleType) -> None:
+    out = tmp_path / "hf.json"
+    command = [
+        sys.executable,
+        str(BENCHMARKS / "hf_recipe.py"),
+        "--model",
+        str(tiny_encoder),
+        "--train",
+        str(DATA / "tiny.train"),
+        "--dev",
+        str(DATA / "tiny.dev"),
+        "--test",
+        str(DATA / "tiny.test"),
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--max-length",
+        "8",
+        "--output-dir",
+        str(tmp_path / "run"),
+        "--json",
+        str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "as the recipe reports it" in done.stdout
+
+    r = json.loads(out.read_text(encoding="utf-8"))
+    for key in (
+        "dev_f1",
+        "test_f1",
+        "dev_f1_full_gold",
+        "test_f1_full_gold",
+        "train_loss",
+        "train_seconds",
+        "total_seconds",
+        "versions",
+        "machine",
+        "command",
+        "date",
+        "truncation",
+        "labels",
+        "settings",
+    ):
+        assert key in r, key
+    assert r["steps"] == 2
+    assert r["labels"] == sorted(r["labels"]) and "O" in r["labels"]
+    assert r["settings"]["max_length"] == 8 and r["settings"]["model_kept"] == "last"
+    for split in ("dev", "test"):
+        for kind in ("reported", "full_gold"):
+            scores = r[split][kind]
+            assert 0 <= scores["f1"] <= 100
+            assert set(scores["per_type"]) <= {"PER", "LOC", "ORG", "MISC"}
+        # The full gold keeps every entity; the recipe's gold loses those cut off entirely.
+        t = r["truncation"][split]
+        assert r[split]["full_gold"]["support"] == t["entities"]
+        assert r[split]["reported"]["support"] == t["entities"] - t["entities_lost"]
+
+    # 8 pieces minus [CLS] and [SEP] is less than every train sentence.
+    train = r["truncation"]["train"]
+    assert train["sentences"] == 4 and train["sentences_truncated"] == 4
+    assert 0 < train["words_lost"] < train["words"]
+    lines = (tmp_path / "run" / "test_predictions.txt").read_text(encoding="utf-8").split("\n")
+    assert lines[0].split()[:2] == ["Ana", "B-PER"]
+
+
+def test_truncated_words_count_as_missed(hf_recipe: ModuleType) -> None:
+    """The recipe's F1 ignores what truncation cut; the full-gold F1 counts it as missed."""
+    s = hf_recipe.Sentence(["Ana", "vive", "en", "Sevilla"], ["B-PER", "O", "O", "B-LOC"], "x", 1)
+    labels = ["B-LOC", "B-PER", "O"]
+    # [CLS] An ##a vive [SEP]: "en" and "Sevilla" were cut.
+    word_ids = [None, 0, 0, 1, None]
+    encoded = hf_recipe.Encoded([{"labels": [-100, 1, -100, 2, -100]}], [word_ids])
+    argmax = [[2, 1, 0, 2, 2]]  # B-PER on "Ana"'s first piece, O on "vive"
+    scores, pred = hf_recipe.score_split([s], encoded, argmax, labels)
+    assert pred == [["B-PER", "O", "O", "O"]]
+    assert scores["reported"]["f1"] == 100.0 and scores["reported"]["support"] == 1
+    assert scores["full_gold"]["recall"] == 50.0 and scores["full_gold"]["support"] == 2
+    counts = hf_recipe.truncation_counts([s], [word_ids])
+    assert counts["sentences_truncated"] == 1 and counts["words_lost"] == 2
+    assert counts["entities_lost"] == 1 and counts["words_without_pieces"] == 0
+
+
+def test_read_conll_drops_docstart(hf_recipe: ModuleType, tmp_path: Path) -> None:
+    path = tmp_path / "ned.conll"
+    path.write_text(
+        "-DOCSTART- -DOCSTART- O\nDe Art O\nman N O\n\n-DOCSTART- -DOCSTART- O\nJan N B-PER\n",
+        encoding="utf-8",
+    )
+    sentences = hf_recipe.read_conll(path)
+    assert [s.words for s in sentences] == [["De", "man"], ["Jan"]]
+    assert [s.line for s in sentences] == [2, 6]
+
+
+def _scores(f1: float) -> dict:
+    per_type = {"PER": {"f1": f1}, "LOC": {"f1": f1}}
+    return {"f1": f1, "precision": f1, "recall": f1, "support": 10, "per_type": per_type}
+
+
+def _hf_result(lr: float, seed: int, dev: float, test: float) -> dict:
+    """A finished recipe run whose own ("reported") F1 is 1 point above the full-gold one."""
+    return {
+        "system": "hf-recipe",
+        "corpus": "conll2002-es",
+        "model": "e5",
+        "settings": {
+            "lr": lr,
+            "seed": seed,
+            "epochs": 3.0,
+            "batch_size": 32,
+            "max_length": 128,
+            "max_steps": -1,
+            "limit_train": None,
+        },
+        "dev": {"reported": _scores(dev + 1), "full_gold": _scores(dev)},
+        "test": {"reported": _scores(test + 1), "full_gold": _scores(test)},
+        "truncation": {},
+        "train_loss": 0.3,
+        "train_seconds": 600.0,
+    }
+
+
+def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -> None:
+    """No training: the table, baseline (b) and the gain come from finished runs."""
+    from nerkit.train import TrainConfig
+
+    accuracy = _load("accuracy")
+    reuse = []
+    for lr, dev in ((5e-5, 70.0), (1e-4, 80.0)):
+        path = tmp_path / f"hf-{lr:g}.json"
+        path.write_text(json.dumps(_hf_result(lr, 42, dev, dev + 2.5)), encoding="utf-8")
+        reuse.append(str(path))
+    folder = tmp_path / "nerkit-42"
+    folder.mkdir()
+    config = TrainConfig(model="e5", output_dir=str(folder), data="conll2002-es", seed=42)
+    (folder / "training_args.json").write_text(
+        json.dumps({"nerkit": dataclasses.asdict(config)}), encoding="utf-8"
+    )
+    (folder / "eval_results.json").write_text(
+        json.dumps(
+            {
+                "dev_f1": 85.0,
+                "test_f1": 86.0,
+                "train_seconds": 900.0,
+                "train_loss": 0.2,
+                "dev_per_type": {"PER": 85.0},
+                "test_per_type": {"PER": 86.0},
+            }
+        ),
+        encoding="utf-8",
+    )
+    reuse.append(str(folder))
+    out = tmp_path / "accuracy.json"
+    results = accuracy.main(
+        [
+            "--model",
+            "e5",
+            "--seeds",
+            "42",
+            "--hf-lrs",
+            "5e-5",
+            "1e-4",
+            "--reuse",
+            *reuse,
+            "--skip-training",
+            "--work-dir",
+            str(tmp_path / "runs"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert results["hf_baseline"]["name"] == "b" and results["hf_baseline"]["lr"] == 1e-4
+    assert results["test_f1_gain"] == pytest.approx(86.0 - 82.5)
+    assert results["test_f1_gain_vs_reported"] == pytest.approx(86.0 - 83.5)
+    assert json.loads(out.read_text(encoding="utf-8"))["test_f1_gain"] == results["test_f1_gain"]
+    assert "nerkit - HF (b)" in results["table"]
+
+    with pytest.raises(SystemExit, match="epochs 3.0"):
+        accuracy.main(
+            [
+                "--model",
+                "e5",
+                "--seeds",
+                "42",
+                "--epochs",
+                "10",
+                "--reuse",
+                reuse[0],
+                "--skip-training",
+                "--out",
+                str(out),
+            ]
+        )

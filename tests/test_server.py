@@ -1,0 +1,385 @@
+"""The HTTP API, tested against a real ``nerkit serve`` process on 127.0.0.1.
+
+The server runs the tiny model of ``conftest.py`` (its entities are nonsense but
+deterministic), so every answer is checked against the same model loaded in-process. Bad
+input is a table: each row says what is sent and which status and message must come back;
+none may be a 500. The micro-batcher also has unit tests of its own at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+from nerkit.cli import main  # noqa: E402
+from nerkit.server.batcher import MicroBatcher  # noqa: E402
+from nerkit.tagger import Tagger  # noqa: E402
+
+HOST = "127.0.0.1"  # the tests never contact anything else
+SENTENCES = [
+    "El presidente Felipe González viajó a Madrid.",
+    "La empresa Telefónica de España firmó con la ONU.",
+    "El Mundial de Fútbol empieza en Barcelona.",
+    "Ana García vive en Sevilla desde 2010.",
+    "😀 Emoji antes de Madrid y de la ONU.",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def start_server(model: Path, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``nerkit serve`` on a free loopback port; return the process and its base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "nerkit.cli", "serve", "--model", str(model),
+               "--host", HOST, "--port", str(port), "--threads", "1", *extra]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    stop_server(proc)
+    raise RuntimeError(f"server not up after 120 s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    proc, url = start_server(tiny_model, log, "--no-access-log")
+    try:
+        yield url
+    finally:
+        stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def client(server: str) -> Iterator[Any]:
+    with httpx.Client(base_url=server, timeout=60, trust_env=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def tagger(tiny_model: Path) -> Tagger:
+    return Tagger.load(tiny_model, threads=1)
+
+
+def assert_same_entities(got: list[dict[str, Any]], expected: list[Any]) -> None:
+    """Equal spans and labels; scores equal up to float noise from batching with padding."""
+    want = [e.to_dict() for e in expected]
+    assert [{k: v for k, v in e.items() if k != "score"} for e in got] == [
+        {k: v for k, v in e.items() if k != "score"} for e in want
+    ]
+    assert [e["score"] for e in got] == pytest.approx([e["score"] for e in want], abs=1e-3)
+
+
+# ------------------------------------------------------------------ answers
+
+
+def test_single_text_matches_the_tagger(client: Any, tagger: Tagger) -> None:
+    text = SENTENCES[0]
+    response = client.post("/v1/entities", json={"text": text})
+    assert response.status_code == 200, response.text
+    entities = response.json()["entities"]
+    assert entities, "the tiny model should find something in this sentence"
+    assert_same_entities(entities, tagger(text))
+    for entity in entities:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_batch_answers_in_input_order(client: Any, tagger: Tagger) -> None:
+    texts = [*SENTENCES, "", "   "]
+    response = client.post("/v1/entities", json={"texts": texts})
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert len(results) == len(texts)
+    for result, expected in zip(results, tagger.tag_many(texts), strict=True):
+        assert_same_entities(result["entities"], expected)
+    assert results[-1] == results[-2] == {"entities": []}
+
+
+def test_empty_batch(client: Any) -> None:
+    assert client.post("/v1/entities", json={"texts": []}).json() == {"results": []}
+
+
+def test_offsets_count_code_points_after_an_emoji(client: Any) -> None:
+    text = SENTENCES[-1]
+    for entity in client.post("/v1/entities", json={"text": text}).json()["entities"]:
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_model_info(client: Any, tagger: Tagger, tiny_model: Path) -> None:
+    info = client.get("/v1/model").json()
+    assert info["labels"] == list(tagger.labels.labels)
+    assert info["types"] == ["LOC", "MISC", "ORG", "PER"]
+    assert info["encoder"] == tagger.meta.encoder
+    assert info["max_length"] == tagger.meta.max_length
+    assert info["decoding"] == "viterbi"
+    saved = json.loads((tiny_model / "eval_results.json").read_text())
+    assert info["scores"]["test_f1"] == saved["test_f1"]
+    assert info["scores"]["dev_per_type"] == saved["dev_per_type"]
+    assert "log_history" not in info["scores"]
+    assert info["limits"] == {"max_text_chars": 100_000, "max_batch": 256,
+                              "max_body_bytes": 10_000_000}
+
+
+def test_healthz_and_openapi(client: Any) -> None:
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert {"requests", "batches", "largest_batch_requests"} <= set(health["batching"])
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/entities", "/v1/model", "/healthz"} <= set(schema["paths"])
+    assert "TagRequest" in schema["components"]["schemas"]
+
+
+def test_page_is_self_contained(client: Any) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    for marker in ('id="text"', 'id="tag"', 'id="json"', 'id="conll-file"'):
+        assert marker in page.text
+    bodies = [page.text] + [client.get(f"/static/{n}").text for n in ("app.js", "style.css")]
+    for body in bodies:
+        assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", body), "external URL"
+        assert "@import" not in body and "@font-face" not in body
+    assert client.get("/static/secret.py").status_code == 404
+    assert client.get("/static/..%2F..%2Fapp.py").status_code == 404
+
+
+# ------------------------------------------------------------------ bad input and limits
+
+BAD_INPUT = [
+    # (name, body bytes, status, part of the answer)
+    ("truncated JSON", b'{"text": ', 422, "JSON decode error"),
+    ("not JSON", b"hello", 422, "JSON decode error"),
+    ("empty body", b"", 422, "Field required"),
+    ("no field", b"{}", 422, "exactly one of"),
+    ("both fields", b'{"text": "a", "texts": ["b"]}', 422, "exactly one of"),
+    ("text not a string", b'{"text": 5}', 422, "valid string"),
+    ("text null", b'{"text": null}', 422, "exactly one of"),
+    ("texts not a list", b'{"texts": "abc"}', 422, "valid list"),
+    ("texts with a number", b'{"texts": ["a", 3]}', 422, "valid string"),
+    ("top level list", b'["a"]', 422, "valid dictionary"),
+    ("unknown field", b'{"text": "a", "lang": "es"}', 422, "Extra inputs"),
+    ("lone surrogate", b'{"text": "a\\ud800b"}', 422, "lone surrogate"),
+    ("NaN", b'{"text": NaN}', 422, "valid string"),
+    ("Infinity in a batch", b'{"texts": ["a", -Infinity]}', 422, "-inf"),
+    ("non-UTF-8 bytes", b'{"text": "\xff\xfe caf\xe9"}', 400, "error parsing the body"),
+    ("UTF-8 NUL and controls", b'{"text": "a\\u0000b\\u0007"}', 200, "entities"),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "status", "message"), BAD_INPUT,
+                         ids=[row[0] for row in BAD_INPUT])
+def test_bad_input(client: Any, name: str, body: bytes, status: int, message: str) -> None:
+    response = client.post("/v1/entities", content=body,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == status, response.text
+    assert message in response.text
+
+
+def test_text_over_the_limit_is_413(client: Any) -> None:
+    response = client.post("/v1/entities", json={"texts": ["ok", "a" * 100_001]})
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert "texts[1] has 100,001 characters" in detail
+    assert "limit of 100,000" in detail and "--max-text-chars" in detail
+
+
+def test_ten_megabyte_text_is_refused_before_parsing(client: Any) -> None:
+    response = client.post("/v1/entities", json={"text": "a" * 10_000_000})
+    assert response.status_code == 413
+    assert "--max-body-mb" in response.json()["detail"]
+    assert client.get("/healthz").status_code == 200  # the server lives on
+
+
+def test_chunked_body_over_the_limit_is_413(client: Any) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(11):
+            yield b"a" * 1_000_000
+        yield b'"}'
+
+    response = client.post("/v1/entities", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "--max-body-mb" in response.json()["detail"]
+
+
+def test_batch_over_the_limit_is_413(client: Any) -> None:
+    response = client.post("/v1/entities", json={"texts": ["hola"] * 10_000})
+    assert response.status_code == 413
+    detail = response.json()["detail"]
+    assert "10,000 texts" in detail and "256" in detail and "--max-batch" in detail
+
+
+# ------------------------------------------------------------------ concurrency
+
+
+def test_concurrent_requests_are_batched_and_correct(
+    server: str, client: Any, tagger: Tagger
+) -> None:
+    texts = [f"{SENTENCES[i % len(SENTENCES)]} Número {i}." for i in range(20)]
+    expected = list(tagger.tag_many(texts))
+    before = client.get("/healthz").json()["batching"]
+
+    async def send_all() -> list[Any]:
+        async with httpx.AsyncClient(base_url=server, timeout=60, trust_env=False) as c:
+            return await asyncio.gather(
+                *(c.post("/v1/entities", json={"text": t}) for t in texts)
+            )
+
+    responses = asyncio.run(send_all())
+    assert [r.status_code for r in responses] == [200] * 20
+    for response, want in zip(responses, expected, strict=True):
+        assert_same_entities(response.json()["entities"], want)
+    after = client.get("/healthz").json()["batching"]
+    assert after["requests"] - before["requests"] == 20
+    assert after["batches"] - before["batches"] < 20, f"no request was merged: {after}"
+    assert after["largest_batch_requests"] >= 2
+
+
+# ------------------------------------------------------------------ CLI errors and factory
+
+
+def test_serve_with_a_missing_model_is_one_line(tmp_path: Path, capsys: Any) -> None:
+    assert main(["serve", "--model", str(tmp_path / "nope")]) == 2
+    assert "model folder not found" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tmp_path), "--workers", "2"]) == 2
+    assert "no model folder with a config.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("setting", "flag"),
+    [({"max_text_chars": 0}, "--max-text-chars"), ({"max_batch": -1}, "--max-batch"),
+     ({"max_body_bytes": 0}, "--max-body-mb"), ({"batch_wait_ms": -5}, "0 or more")],
+)
+def test_bad_settings_name_the_flag(setting: dict[str, int], flag: str) -> None:
+    from nerkit.errors import ConfigError
+    from nerkit.server.app import create_app
+
+    with pytest.raises(ConfigError, match=flag):
+        create_app("never-loaded", **setting)
+
+
+def test_factory_reads_the_environment(tiny_model: Path, monkeypatch: Any) -> None:
+    from nerkit.server.app import ENV_MODEL, ENV_OPTIONS, app_from_env
+
+    monkeypatch.setenv(ENV_MODEL, str(tiny_model))
+    monkeypatch.setenv(ENV_OPTIONS, json.dumps({"max_batch": 3, "threads": 1}))
+    from fastapi.testclient import TestClient
+
+    with TestClient(app_from_env()) as test_client:
+        limits = test_client.get("/v1/model").json()["limits"]
+        assert limits["max_batch"] == 3
+        texts = {"texts": ["a", "b", "c", "d"]}
+        assert test_client.post("/v1/entities", json=texts).status_code == 413
+    monkeypatch.delenv(ENV_MODEL)
+    with pytest.raises(ValueError, match="NERKIT_SERVE_MODEL is not set"):
+        app_from_env()
+
+
+# ------------------------------------------------------------------ the micro-batcher
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_batcher_merges_and_keeps_order() -> None:
+    calls: list[list[str]] = []
+
+    def tag_many(texts: list[str]) -> list[str]:
+        calls.append(texts)
+        return [t.upper() for t in texts]
+
+    async def scenario() -> list[list[str]]:
+        batcher = MicroBatcher(tag_many, max_wait=0.05)
+        batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.submit([f"t{i}", f"u{i}"]) for i in range(5)))
+        finally:
+            await batcher.stop()
+
+    assert _run(scenario()) == [[f"T{i}", f"U{i}"] for i in range(5)]
+    assert len(calls) == 1 and len(calls[0]) == 10
+
+
+def test_batcher_caps_texts_per_call() -> None:
+    calls: list[int] = []
+
+    def tag_many(texts: list[str]) -> list[str]:
+        calls.append(len(texts))
+        return texts
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(tag_many, max_texts=4, max_wait=0.05)
+        batcher.start()
+        try:
+            await asyncio.gather(*(batcher.submit(["a", "b", "c"]) for _ in range(4)))
+        finally:
+            await batcher.stop()
+
+    _run(scenario())
+    assert calls == [6, 6]  # a job is never split: 3 + 3 passes the cap of 4
+
+
+def test_batcher_fails_only_the_request_that_fails() -> None:
+    def tag_many(texts: list[str]) -> list[str]:
+        if "boom" in texts:
+            raise RuntimeError("model broke on boom")
+        return texts
+
+    async def scenario() -> list[Any]:
+        batcher = MicroBatcher(tag_many, max_wait=0.05)
+        batcher.start()
+        try:
+            return await asyncio.gather(
+                batcher.submit(["ok"]), batcher.submit(["boom"]), batcher.submit(["fine"]),
+                return_exceptions=True,
+            )
+        finally:
+            await batcher.stop()
+
+    ok, boom, fine = _run(scenario())
+    assert ok == ["ok"] and fine == ["fine"]
+    assert isinstance(boom, RuntimeError) and "boom" in str(boom)
+
+
+def test_batcher_must_be_started() -> None:
+    batcher = MicroBatcher(lambda texts: texts)
+    with pytest.raises(RuntimeError, match="start"):
+        _run(batcher.submit(["a"]))

@@ -1,0 +1,93 @@
+"""Training writes a standard Hugging Face model folder plus nerkit's reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+
+from nerkit.errors import ConfigError
+from nerkit.train import TrainConfig, train
+
+
+def test_model_folder_is_standard(tiny_model: Path) -> None:
+    names = {p.name for p in tiny_model.iterdir()}
+    for expected in (
+        "config.json", "model.safetensors", "tokenizer.json", "nerkit.json", "README.md",
+        "eval_results.json", "training_args.json", "dev_predictions.txt", "test_predictions.txt",
+        "dev_results.json", "test_results.json", "runs",
+    ):
+        assert expected in names, expected
+    assert "checkpoints" not in names, "intermediate checkpoints are removed at the end"
+    assert any((tiny_model / "runs").iterdir()), "TensorBoard events written"
+    config = json.loads((tiny_model / "config.json").read_text())
+    assert config["id2label"]["0"] == "O"
+    assert set(config["label2id"]) == {
+        "O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"
+    }
+
+
+def test_hugging_face_loads_it_unchanged(tiny_model: Path) -> None:
+    from transformers import AutoModelForTokenClassification, pipeline
+
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_model))
+    assert model.config.num_labels == 9
+    ner = pipeline("ner", model=str(tiny_model))
+    tokens = ner("Felipe viajó a Madrid")
+    assert all(t["entity"] in model.config.label2id for t in tokens)
+
+
+def test_reports(tiny_model: Path) -> None:
+    results = json.loads((tiny_model / "eval_results.json").read_text())
+    for key in ("dev_f1", "test_f1", "best_dev_f1", "train_seconds", "encoding"):
+        assert key in results
+    card = (tiny_model / "README.md").read_text()
+    assert "| test |" in card and "learning rate" in card
+    lines = (tiny_model / "test_predictions.txt").read_text().split("\n\n")[0].splitlines()
+    assert lines[0].split()[:2] == ["Ana", "B-PER"]  # word, gold, predicted
+    assert len(lines[0].split()) == 3
+
+
+def test_resume_and_limit(tmp_path: Path, tiny_encoder: Path) -> None:
+    config = TrainConfig(
+        model=str(tiny_encoder), output_dir=str(tmp_path / "m"), train=str(DATA / "tiny.train"),
+        dev=str(DATA / "tiny.dev"), max_steps=2, batch_size=2, limit_train=3,
+        keep_checkpoints=True, max_length=16,
+    )
+    first = train(config)
+    assert first["encoding"]["sentences"] == 3
+    assert (tmp_path / "m" / "checkpoints" / "checkpoint-2").exists()
+    config.max_steps = 4
+    config.resume = True
+    second = train(config)
+    steps = [e["step"] for e in second["log_history"] if "loss" in e or "train_loss" in e]
+    assert max(steps) == 4
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model": ""}, "no model given"),
+        ({"train": None}, "no data given"),
+        ({"data": "conll2099", "train": None}, "unknown corpus"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"learning_rate": -1.0}, "learning_rate must be positive"),
+        ({"sampling": "shuffled"}, "sampling must be"),
+    ],
+)
+def test_bad_settings(tmp_path: Path, changes: dict, message: str) -> None:
+    base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**{**base, **changes}).check()
+
+
+def test_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"learning_rate": 1e-4, "epochs": 1}))
+    config = TrainConfig.from_file(path, learning_rate=3e-5)
+    assert (config.learning_rate, config.epochs) == (3e-5, 1)
+    path.write_text(json.dumps({"learning_rat": 1e-4}))
+    with pytest.raises(ConfigError, match="unknown settings learning_rat"):
+        TrainConfig.from_file(path)
