@@ -2,10 +2,10 @@
 
 This is where run_ner.py loses data: it truncates at ``max_length`` and the words past it vanish.
 nerkit never truncates a sentence. A sentence whose pieces do not fit is cut into windows of
-whole words that overlap by about half a window; every word is *owned* by exactly one window
-(each overlap is cut in its middle, so a word is predicted where it has context on both sides), and only the owner's prediction (and, in training,
-the owner's label) counts. Training and prediction use the same windows, so the model is trained
-on what it will see.
+whole words that overlap by about half a window. Every word is *owned* by exactly one window:
+each overlap is cut in its middle, so a word is predicted where it has context on both sides,
+and only the owner's prediction (and, in training, the owner's label) counts. Training and
+prediction use the same windows, so the model is trained on what it will see.
 
 The only loss that remains is a single word longer than a whole window (e.g. a 300-character
 URL with ``max_length=128``): its first pieces are kept, which is all its label needs, and the
