@@ -91,3 +91,17 @@ def test_config_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"learning_rat": 1e-4}))
     with pytest.raises(ConfigError, match="unknown settings learning_rat"):
         TrainConfig.from_file(path)
+
+
+def test_encoder_layers_cut_and_reload(tmp_path: Path, tiny_encoder: Path) -> None:
+    from transformers import AutoModelForTokenClassification
+
+    out = tmp_path / "m"
+    train(TrainConfig(model=str(tiny_encoder), output_dir=str(out), train=str(DATA / "tiny.train"),
+                      max_steps=1, batch_size=2, encoder_layers=1, freeze_embeddings=True))
+    model = AutoModelForTokenClassification.from_pretrained(str(out))
+    assert model.config.num_hidden_layers == 1
+    assert len(model.bert.encoder.layer) == 1
+    with pytest.raises(ConfigError, match="between 1 and 2"):
+        train(TrainConfig(model=str(tiny_encoder), output_dir=str(out),
+                          train=str(DATA / "tiny.train"), max_steps=1, encoder_layers=3))

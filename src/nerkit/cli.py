@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -213,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="batch order; group_by_length (default) pads far less")
     train.add_argument("--freeze-embeddings", action="store_true", default=None,
                        help="do not train the word-embedding matrix (faster on big vocabularies)")
+    train.add_argument("--encoder-layers", type=int,
+                       help="keep only the first N transformer layers of the encoder")
     train.add_argument("--seed", type=int, help="default 42")
     train.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
     train.add_argument("--limit-train", type=int, help="use the first N training sentences")
@@ -253,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(func=cmd_predict)
 
     # --- commands defined beside their modules (each add_commands imports nothing heavy) ---
+    from nerkit.server.commands import add_commands as add_server_commands
+
+    add_server_commands(commands)
+    from nerkit.export import add_commands as add_export_commands
+
+    add_export_commands(commands)
     return parser
 
 
@@ -271,6 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    if not args.verbose:
+        # library chatter (weight-loading bars and reports) would bury our one-line messages;
+        # training keeps its own progress bar
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -58,6 +58,8 @@ def write_model_card(
         "warmup ratio": config.warmup_ratio,
         "scheduler": config.scheduler,
         "weight decay": config.weight_decay,
+        "encoder layers kept": config.encoder_layers or "all",
+        "word embeddings frozen": config.freeze_embeddings,
         "seed": config.seed,
         "training sentences": len(splits.train),
         "best dev F1 (checkpoint kept)": results.get("best_dev_f1"),

@@ -49,6 +49,7 @@ class TrainConfig:
     scheduler: str = "linear"
     sampling: str = "group_by_length"
     freeze_embeddings: bool = False
+    encoder_layers: int | None = None
     seed: int = 42
     max_steps: int = -1
     limit_train: int | None = None
@@ -100,6 +101,28 @@ class TrainConfig:
             raise ConfigError("epochs must be positive (or set max_steps)")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+def keep_encoder_layers(model: Any, n: int) -> None:
+    """Keep the first ``n`` transformer layers of the encoder and drop the rest.
+
+    Encoders trained for sentence embeddings (e5, sentence-transformers) keep less token-level
+    information in their top layers than in their middle ones; cutting the top also makes
+    training and tagging faster. The result is a plain, smaller model of the same class that
+    ``from_pretrained`` and ``pipeline("ner")`` load unchanged (``num_hidden_layers`` = n).
+    """
+    encoder = getattr(model.base_model, "encoder", None)
+    layers = getattr(encoder, "layer", None)
+    if layers is None or not hasattr(layers, "__getitem__"):
+        raise ConfigError(
+            f"encoder_layers: {type(model.base_model).__name__} has no encoder.layer list "
+            "(e.g. ALBERT shares one layer); leave encoder_layers unset for this model"
+        )
+    total = len(layers)
+    if not 1 <= n <= total:
+        raise ConfigError(f"encoder_layers must be between 1 and {total}, got {n}")
+    encoder.layer = layers[:n]
+    model.config.num_hidden_layers = n
 
 
 @dataclass
@@ -222,6 +245,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     every = [splits.train] + [s for s in (splits.dev, splits.test) if s]
     labels = LabelSet.from_tags(s.tags for split in every for s in split)
     model, tokenizer = new_classifier(config.model, labels)
+    if config.encoder_layers is not None:
+        keep_encoder_layers(model, config.encoder_layers)
     if config.freeze_embeddings:
         # The word-embedding matrix of a large-vocabulary encoder (250k pieces for XLM-R
         # vocabularies) dominates the optimizer's work and memory; most rows never occur in

@@ -1,0 +1,398 @@
+"""Export a trained model to ONNX (fp32 or dynamic int8) for fast CPU tagging, and check it.
+
+``nerkit export --model my-ner-model --onnx my-ner-onnx --quantize int8`` writes a folder that
+:meth:`nerkit.tagger.Tagger.load` (and so ``nerkit predict``) runs on onnxruntime::
+
+    model.onnx           the network, dynamic batch and sequence axes
+    config.json          copied from the model (labels: id2label)
+    nerkit.json          copied, plus how it was exported (extra.onnx)
+    tokenizer files      the model's tokenizer
+    export_report.json   parity with the PyTorch model: logits, tags, and entity F1 if asked
+
+How the file is built, and why:
+
+1. ``torch.onnx.export`` with the TorchScript-based exporter (``dynamo=False``, opset 17). The
+   model runs with eager attention for the trace, which gives the plain MatMul/Softmax graph
+   that onnxruntime's fusions recognise; the dummy batch has a padded row, so that the masking
+   path is traced, not a shortcut for unpadded input.
+2. For BERT-type encoders, onnxruntime's transformer optimizer fuses each layer's attention into
+   one ``Attention`` operator and the embeddings, layer norms and GELU into theirs. The result
+   needs onnxruntime (contrib operators) and reads the attention mask as one length per row,
+   i.e. right padding, which is what :class:`~nerkit.inference.Predictor` feeds it.
+3. ``quantize="int8"``: dynamic quantization (:func:`onnxruntime.quantization.quantize_dynamic`):
+   weights of the fused attention input projections and of every MatMul with a constant weight
+   become int8 (QInt8, per output channel); activations are quantized to uint8 at run time, per
+   tensor. On x86 CPUs with AVX512-VNNI the u8 x s8 products run on ``vpdpbusd``, up to four
+   times the multiply-adds of fp32. The attention products themselves (QK^T, softmax x V) stay
+   in fp32: both sides are activations and they are a small share of the work at NER lengths.
+   The fp32 intermediate files are deleted; the folder holds only the quantized ``model.onnx``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nerkit.errors import ConfigError, ModelError
+
+ONNX_FILE = "model.onnx"  # same name as nerkit.onnx_backend.ONNX_FILE, without importing it
+REPORT_FILE = "export_report.json"
+OPSET = 17
+QUANTIZATIONS = ("int8",)
+# encoders whose graphs onnxruntime's "bert" optimizer fuses (checked by the parity report)
+_FUSABLE = ("bert",)
+# operators whose weights int8 dynamic quantization converts (see step 3 above)
+_INT8_OPERATORS = ("MatMul", "Attention")
+_INT8_PER_CHANNEL = True
+
+# A fixed sample for the logit and tag comparison: entities of each type, accents, numbers,
+# punctuation, a one-word text, and (added in code) a text longer than one window.
+SAMPLE_TEXTS = (
+    "El presidente del Gobierno, José María Aznar, llegó ayer a Bruselas.",
+    "La Unión Europea y la ONU firmaron el acuerdo en Nueva York el 3 de mayo de 2000.",
+    "Telefónica ganó 1.234 millones de pesetas, según informó la compañía a la CNMV.",
+    "Madrid",
+    "Los jugadores del Real Madrid viajaron a Barcelona para la final de la Copa del Rey.",
+    "«Es un día histórico», dijo Kofi Annan tras reunirse con el Parlamento Europeo.",
+    "Microsoft, Intel y la Universidad Politécnica de Cataluña presentaron el proyecto Linux.",
+    "La Liga de Campeones empieza el martes ; el Atlético de Madrid juega en Roma .",
+)
+
+
+def export_onnx(
+    model_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    quantize: str | None = None,
+    *,
+    check_data: str | None = None,
+    split: str = "test",
+    data_dir: str | os.PathLike[str] | None = None,
+    batch_size: int = 32,
+) -> Path:
+    """Export the model folder ``model_dir`` to ONNX in ``out_dir``; returns ``out_dir``.
+
+    ``quantize``: ``None`` (fp32) or ``"int8"``. ``check_data`` (a corpus name such as
+    ``conll2002-es`` or a column file) adds the entity F1 of the PyTorch and the ONNX model on
+    ``split`` to ``export_report.json``. Files already in ``out_dir`` that the export does not
+    write are kept.
+    """
+    if quantize not in (None, *QUANTIZATIONS):
+        raise ConfigError(
+            f"unknown quantization {quantize!r}; use {', '.join(QUANTIZATIONS)} or none (fp32)"
+        )
+    source, target = Path(model_dir), Path(out_dir)
+    if not source.is_dir():
+        raise ModelError(f"{model_dir}: model folder not found; check the path")
+    if target.exists() and target.resolve() == source.resolve():
+        raise ConfigError(
+            f"{out_dir}: the ONNX folder must differ from the model folder (a model.onnx there "
+            "would make Tagger.load use it); choose another --onnx folder"
+        )
+    from nerkit.corpus import load_split
+    from nerkit.model import load_classifier
+
+    # read the check data first, so a missing corpus fails before the slow part
+    sentences = load_split(check_data, split, data_dir) if check_data else None
+    model, tokenizer, labels, meta = load_classifier(source)
+
+    target.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".exporting-", dir=target))
+    try:
+        raw = work / "raw.onnx"
+        _torch_export(model, tokenizer, raw)
+        fused = _fuse(raw, model.config)
+        onnx_path = work / ONNX_FILE
+        if quantize == "int8":
+            _quantize_int8(fused, onnx_path)
+        else:
+            os.replace(fused, onnx_path)
+        shutil.copyfile(source / "config.json", work / "config.json")
+        tokenizer.save_pretrained(work)
+        meta.extra = {
+            **meta.extra,
+            "onnx": {
+                "source": str(source),
+                "quantize": quantize,
+                "opset": OPSET,
+                "fused": fused.name != raw.name,
+            },
+        }
+        meta.write(work)
+        report = parity_report(model, work, labels, meta, sentences, batch_size=batch_size)
+        report.update(
+            source=str(source),
+            quantize=quantize,
+            opset=OPSET,
+            fused=fused.name != raw.name,
+            onnx_bytes=onnx_path.stat().st_size,
+            check_data=check_data,
+            split=split if check_data else None,
+            versions=_versions(),
+        )
+        (work / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        for leftover in ("raw.onnx", "fused.onnx"):
+            (work / leftover).unlink(missing_ok=True)
+        for item in work.iterdir():
+            os.replace(item, target / item.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _torch_export(model: Any, tokenizer: Any, path: Path) -> None:
+    import torch
+
+    from nerkit.encoding import WindowEncoder
+
+    encoder = WindowEncoder(tokenizer, 32)
+    windows = encoder.windows([["El", "Gobierno", "de", "España", "."], ["Hola"]])
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    width = max(len(w.input_ids) for w in windows)
+    ids = torch.full((len(windows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    for i, w in enumerate(windows):
+        ids[i, : len(w.input_ids)] = torch.tensor(w.input_ids)
+        mask[i, : len(w.input_ids)] = 1
+    attention = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # the tracer warns about Python conditions on shapes; with a padded row in the
+            # dummy batch each is taken the way every real batch takes it
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                (ids, mask),
+                str(path),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_axes={
+                    name: {0: "batch", 1: "sequence"}
+                    for name in ("input_ids", "attention_mask", "logits")
+                },
+                opset_version=OPSET,
+                do_constant_folding=True,
+                dynamo=False,
+            )
+    finally:
+        model.set_attn_implementation(attention)
+
+
+def _fuse(raw: Path, config: Any) -> Path:
+    """Fuse attention, embeddings, layer norms and GELU for BERT-type encoders."""
+    if config.model_type not in _FUSABLE:
+        return raw
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = raw.with_name("fused.onnx")
+    optimized = optimize_model(
+        str(raw),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        opt_level=0,  # fusions only: the file stays portable across CPUs
+    )
+    optimized.save_model_to_file(str(fused))
+    return fused
+
+
+def _quantize_int8(fp32: Path, out: Path) -> None:
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # quantize_dynamic advises shape-inference pre-processing on the root logger; it cannot
+    # infer types through the fused contrib operators, so the default type is given instead
+    root = logging.getLogger()
+    advice = _DropMessage("pre-processing before quantization")
+    root.addFilter(advice)
+    try:
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            op_types_to_quantize=list(_INT8_OPERATORS),
+            per_channel=_INT8_PER_CHANNEL,
+            weight_type=QuantType.QInt8,
+            extra_options={
+                "MatMulConstBOnly": True,
+                "DefaultTensorType": onnx.TensorProto.FLOAT,
+            },
+        )
+    finally:
+        root.removeFilter(advice)
+
+
+class _DropMessage:
+    """A logging filter that drops records containing ``text``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def filter(self, record: Any) -> bool:
+        return self.text not in record.getMessage()
+
+
+def sample_sentences(language: str = "es", long_words: int = 300) -> list[list[str]]:
+    """The fixed comparison sample as word lists, plus one text longer than a window."""
+    from nerkit.words import split_words
+
+    sentences = [[w.text for w in split_words(t, language)] for t in SAMPLE_TEXTS]
+    long_text = [w for s in sentences for w in s]
+    sentences.append((long_text * (long_words // len(long_text) + 1))[:long_words])
+    return sentences
+
+
+def parity_report(
+    model: Any,
+    onnx_dir: Path,
+    labels: Any,
+    meta: Any,
+    sentences: Sequence[Any] | None = None,
+    *,
+    batch_size: int = 32,
+) -> dict[str, Any]:
+    """Compare the PyTorch ``model`` with the ONNX model in ``onnx_dir``.
+
+    On :func:`sample_sentences`: the largest absolute logit difference over real (unpadded)
+    pieces, and whether decoded tags are identical. With ``sentences`` (gold
+    :class:`~nerkit.corpus.Sentence` objects): entity F1 of both and how many sentences differ.
+    """
+    import numpy as np
+
+    from nerkit.inference import Predictor, _length_batches
+    from nerkit.model import load_tokenizer
+    from nerkit.onnx_backend import OnnxBackend
+
+    tokenizer = load_tokenizer(onnx_dir)
+    common = dict(max_length=meta.max_length, decoding=meta.decoding, scheme=meta.scheme)
+    torch_predictor = Predictor(model, tokenizer, labels, **common)
+    onnx_predictor = Predictor(OnnxBackend(onnx_dir / ONNX_FILE), tokenizer, labels, **common)
+
+    sample = sample_sentences(meta.language)
+    max_diff = 0.0
+    for batch in _length_batches(torch_predictor.encoder.windows(sample), batch_size):
+        expected = torch_predictor._forward_array(batch)
+        got = onnx_predictor._forward_array(batch)
+        for i, window in enumerate(batch):
+            n = len(window.input_ids)
+            max_diff = max(max_diff, float(np.abs(expected[i, :n] - got[i, :n]).max()))
+    torch_tags = torch_predictor.predict_tags(sample, batch_size)
+    onnx_tags = onnx_predictor.predict_tags(sample, batch_size)
+    report: dict[str, Any] = {
+        "sample": {
+            "sentences": len(sample),
+            "words": sum(len(s) for s in sample),
+            "max_abs_logit_diff": float(f"{max_diff:.3g}"),
+            "tags_identical": torch_tags == onnx_tags,
+            "words_with_different_tags": _different_words(torch_tags, onnx_tags),
+        }
+    }
+    if sentences is not None:
+        from nerkit.evaluate import evaluate_sentences
+
+        torch_results, torch_pred = evaluate_sentences(torch_predictor, sentences, batch_size)
+        onnx_results, onnx_pred = evaluate_sentences(onnx_predictor, sentences, batch_size)
+        f1_torch = torch_results["entity"]["micro"]["f1"]
+        f1_onnx = onnx_results["entity"]["micro"]["f1"]
+        report["check"] = {
+            "sentences": len(sentences),
+            "words": sum(len(s.words) for s in sentences),
+            "f1_torch": f1_torch,
+            "f1_onnx": f1_onnx,
+            "f1_delta": round(f1_onnx - f1_torch, 4),
+            "sentences_with_different_tags": sum(
+                a != b for a, b in zip(torch_pred, onnx_pred, strict=True)
+            ),
+            "words_with_different_tags": _different_words(torch_pred, onnx_pred),
+        }
+    return report
+
+
+def _different_words(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> int:
+    return sum(x != y for s, t in zip(a, b, strict=True) for x, y in zip(s, t, strict=True))
+
+
+def _versions() -> dict[str, str]:
+    import onnx
+    import onnxruntime
+    import torch
+    import transformers
+
+    from nerkit import __version__
+
+    return {
+        "nerkit": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+# ------------------------------------------------------------------ command line
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = export_onnx(
+        args.model,
+        args.onnx,
+        args.quantize,
+        check_data=args.check_data,
+        split=args.split,
+        data_dir=args.data_dir,
+        batch_size=args.batch_size,
+    )
+    report = json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    sample = report["sample"]
+    print(
+        f"wrote {out / ONNX_FILE} ({report['quantize'] or 'fp32'}, "
+        f"{report['onnx_bytes'] / 1e6:.0f} MB) and {REPORT_FILE}"
+    )
+    print(
+        f"sample of {sample['sentences']} texts: max |logit difference| "
+        f"{sample['max_abs_logit_diff']:.2g}, tags "
+        + ("identical" if sample["tags_identical"]
+           else f"differ on {sample['words_with_different_tags']} words")
+    )
+    if "check" in report:
+        check = report["check"]
+        print(
+            f"{args.check_data} {args.split}: entity F1 PyTorch {check['f1_torch']:.2f}, "
+            f"ONNX {check['f1_onnx']:.2f} ({check['f1_delta']:+.2f}); "
+            f"{check['sentences_with_different_tags']} of {check['sentences']} sentences differ"
+        )
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    """Register ``nerkit export`` (imports nothing heavy)."""
+    # fmt: off
+    export = subparsers.add_parser(
+        "export", help="export a trained model to ONNX (fp32 or int8) for fast CPU tagging"
+    )
+    export.add_argument("--model", required=True, help="trained model folder")
+    export.add_argument("--onnx", required=True, metavar="OUT",
+                        help="output folder: model.onnx, tokenizer, config, export_report.json")
+    export.add_argument("--quantize", choices=QUANTIZATIONS,
+                        help="int8: dynamic int8 weights (fastest on CPUs with AVX512-VNNI)")
+    export.add_argument("--check-data", metavar="NAME_OR_FILE",
+                        help="corpus name (conll2002-es) or column file: compare entity F1")
+    export.add_argument("--split", default="test", choices=["train", "dev", "test"],
+                        help="split of --check-data (default test)")
+    export.add_argument("--data-dir", help="folder holding conll2002/ (else $NERKIT_DATA)")
+    export.add_argument("--batch-size", type=int, default=32, help="windows per batch")
+    export.add_argument("--json", action="store_true", help="print the report as JSON")
+    # fmt: on
+    export.set_defaults(func=cmd_export)
+
