@@ -29,8 +29,6 @@ import os
 import platform
 import re
 import shlex
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,8 +38,9 @@ from typing import Any
 
 import httpx
 
+from nerkit.server.process import ServerProcess, launch_server
+
 ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
 RESULTS = ROOT / "benchmarks" / "results"
 BUILT_IN = [
     "El presidente Felipe González viajó a Madrid para reunirse con el Rey.",
@@ -103,12 +102,6 @@ def load_sentences(limit: int) -> tuple[list[str], str]:
 # ------------------------------------------------------------------ the server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def rss_kib(pid: int) -> int:
     """Resident memory of ``pid`` and all its descendants (uvicorn workers), in KiB."""
     total = 0
@@ -126,37 +119,13 @@ def rss_kib(pid: int) -> int:
     return total
 
 
-def start_server(args: argparse.Namespace, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    command = [sys.executable, "-m", "nerkit.cli", "serve", "--model", str(args.model),
-               "--host", HOST, "--port", str(port), "--no-access-log",
-               "--workers", str(args.workers)]
+def start_server(args: argparse.Namespace, log_path: Path) -> ServerProcess:
+    extra = ["--no-access-log", "--workers", str(args.workers)]
     if args.threads:
-        command += ["--threads", str(args.threads)]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"serve_load: the server exited:\n{log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"serve_load: server not up after 120 s:\n{log_path.read_text()[-3000:]}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
+        extra += ["--threads", str(args.threads)]
+    server = launch_server(args.model, log_path, *extra)
+    server.wait_until_healthy()
+    return server
 
 
 # ------------------------------------------------------------------ the load
@@ -290,7 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     host = machine()
     with tempfile.TemporaryDirectory(prefix="serve-load-") as tmp:
-        proc, url = start_server(args, Path(tmp) / "serve.log")
+        server = start_server(args, Path(tmp) / "serve.log")
+        proc, url = server.proc, server.url
         try:
             rss_before = rss_kib(proc.pid)
             load = asyncio.run(
@@ -299,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             rss_after = rss_kib(proc.pid)
             health = httpx.get(f"{url}/healthz", timeout=10, trust_env=False).json()
         finally:
-            stop_server(proc)
+            server.stop()
     report = {
         "benchmark": "serve_load",
         "date": started_at,

@@ -22,10 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +30,6 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-HOST = "127.0.0.1"
 ROOT = Path(__file__).parents[1]
 
 if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
@@ -51,6 +46,8 @@ from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from nerkit.server.process import ServerProcess, launch_server  # noqa: E402
 
 SENTENCE = "El presidente Felipe González viajó a Madrid para reunirse con la ONU y Telefónica."
 
@@ -84,12 +81,6 @@ CONLL_BIOES_SPANS = [[("MISC", "😀"), ("LOC", "San José")]]
 # ------------------------------------------------------------------ server and browser
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def model_dir(request: pytest.FixtureRequest) -> Path:
     """``$NERKIT_SCREENSHOT_MODEL`` (to retake the docs screenshot), else the tiny model."""
@@ -98,40 +89,20 @@ def model_dir(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="module")
-def launched(
-    model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def launched(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """``nerkit serve`` started but not yet waited for: Chromium starts while it loads."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    port = free_port()
-    command = [sys.executable, "-m", "nerkit.cli", "serve", "--model", str(model_dir),
-               "--host", HOST, "--port", str(port), "--threads", "1", "--no-access-log"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    server = launch_server(model_dir, log, "--threads", "1", "--no-access-log")
     try:
-        yield proc, f"http://{HOST}:{port}", log
+        yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def server(launched: tuple[subprocess.Popen[bytes], str, Path]) -> str:
+def server(launched: ServerProcess) -> str:
     """The base URL, once ``/healthz`` answers."""
-    proc, url, log = launched
-    deadline = time.monotonic() + 120
-    while True:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server did not start:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
-                return url
-        except httpx.TransportError:
-            time.sleep(0.3)
+    return launched.wait_until_healthy()
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,9 +23,9 @@ pytest.importorskip("uvicorn")
 
 from nerkit.cli import main  # noqa: E402
 from nerkit.server.batcher import MicroBatcher  # noqa: E402
+from nerkit.server.process import launch_server  # noqa: E402
 from nerkit.tagger import Tagger  # noqa: E402
 
-HOST = "127.0.0.1"  # the tests never contact anything else
 SENTENCES = [
     "El presidente Felipe González viajó a Madrid.",
     "La empresa Telefónica de España firmó con la ONU.",
@@ -39,51 +35,14 @@ SENTENCES = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def start_server(model: Path, log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``nerkit serve`` on a free loopback port; return the process and its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "nerkit.cli", "serve", "--model", str(model),
-               "--host", HOST, "--port", str(port), "--threads", "1", *extra]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2, trust_env=False).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError(f"server not up after 120 s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    proc, url = start_server(tiny_model, log, "--no-access-log")
+    server = launch_server(tiny_model, log, "--threads", "1", "--no-access-log")
     try:
-        yield url
+        yield server.wait_until_healthy()
     finally:
-        stop_server(proc)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
