@@ -105,3 +105,21 @@ def test_encoder_layers_cut_and_reload(tmp_path: Path, tiny_encoder: Path) -> No
     with pytest.raises(ConfigError, match="between 1 and 2"):
         train(TrainConfig(model=str(tiny_encoder), output_dir=str(out),
                           train=str(DATA / "tiny.train"), max_steps=1, encoder_layers=3))
+
+
+def test_head_learning_rate_groups(tmp_path: Path, tiny_encoder: Path) -> None:
+    """The head gets its own rate; the optimizer is the Trainer's own choice (fused AdamW)."""
+    from transformers import AutoModelForTokenClassification, TrainingArguments
+
+    from nerkit.train import _make_trainer_class
+
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
+    trainer = _make_trainer_class()(model=model, args=args, nerkit_eval=None, head_lr=1e-2)
+    optimizer = trainer.create_optimizer()
+    head = {id(p) for p in model.classifier.parameters()}
+    for group in optimizer.param_groups:
+        in_head = {id(p) in head for p in group["params"]}
+        assert len(in_head) == 1
+        assert group["lr"] == (1e-2 if in_head == {True} else 1e-4)
+    assert optimizer.defaults.get("fused") is True

@@ -175,8 +175,6 @@ def _make_trainer_class() -> type:
         def create_optimizer(self, model: Any = None) -> Any:
             if self._head_lr is None or self.optimizer is not None:
                 return super().create_optimizer(model)
-            import torch
-
             model = self.model if model is None else model
             decay = set(self.get_decay_parameter_names(model))
             groups: dict[tuple[bool, bool], list[Any]] = {}
@@ -192,12 +190,10 @@ def _make_trainer_class() -> type:
                 }
                 for (head, decayed), ps in groups.items()
             ]
-            self.optimizer = torch.optim.AdamW(
-                params,
-                lr=self.args.learning_rate,
-                betas=(self.args.adam_beta1, self.args.adam_beta2),
-                eps=self.args.adam_epsilon,
-            )
+            # same optimizer class and settings the Trainer would pick (fused AdamW by
+            # default, several times faster on CPU than the per-tensor loop), our groups
+            optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+            self.optimizer = optimizer_cls(params, **kwargs)
             return self.optimizer
 
         def evaluate(
@@ -302,6 +298,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         dataloader_num_workers=0,
         remove_unused_columns=False,
         train_sampling_strategy=config.sampling,
+        disable_tqdm=False,
     )
     from torch.utils.tensorboard import SummaryWriter
 
