@@ -291,9 +291,7 @@ class Worker:
         ctx = mp.get_context("spawn")
         self.name = variant["name"]
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_worker, args=(variant, texts, words, child), daemon=True
-        )
+        self.process = ctx.Process(target=_worker, args=(variant, texts, words, child), daemon=True)
         self.process.start()
         self.times: list[float] = []
         self.spans: list[list[Span]] | None = None
@@ -346,12 +344,17 @@ def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path],
         if not reused:
             started = time.perf_counter()
             export_onnx(model, folder, None if kind == "fp32" else kind)
-            print(f"exported {kind} to {folder} in {time.perf_counter() - started:.0f} s",
-                  flush=True)
+            print(
+                f"exported {kind} to {folder} in {time.perf_counter() - started:.0f} s", flush=True
+            )
         report = json.loads(report_path.read_text())
         folders[kind] = folder
-        info[kind] = {"folder": str(folder), "reused": reused, "sample": report["sample"],
-                      "onnx_mb": round(report["onnx_bytes"] / 1e6, 1)}
+        info[kind] = {
+            "folder": str(folder),
+            "reused": reused,
+            "sample": report["sample"],
+            "onnx_mb": round(report["onnx_bytes"] / 1e6, 1),
+        }
     return folders, info
 
 
@@ -365,14 +368,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--onnx-dir", help="folder for the fp32/ and int8/ exports")
     parser.add_argument("--reps", type=int, default=3, help="timed repetitions per variant")
     parser.add_argument("--limit", type=int, help="first N sentences only")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK_SENTENCES} sentences, 1 rep, pipeline batch 8 only")
-    parser.add_argument("--pipeline-batch-sizes", default="8,32",
-                        help="comma-separated batch sizes for the pipeline (default 8,32)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_SENTENCES} sentences, 1 rep, pipeline batch 8 only",
+    )
+    parser.add_argument(
+        "--pipeline-batch-sizes",
+        default="8,32",
+        help="comma-separated batch sizes for the pipeline (default 8,32)",
+    )
     parser.add_argument("--bf16", action="store_true", help="add nerkit-torch-bf16")
     parser.add_argument("--variants", help="comma-separated subset of variant names")
-    parser.add_argument("--json", help="results file (default benchmarks/results/"
-                        "tagging_speed.json, tagging_speed_quick.json with --quick)")
+    parser.add_argument(
+        "--json",
+        help="results file (default benchmarks/results/"
+        "tagging_speed.json, tagging_speed_quick.json with --quick)",
+    )
     args = parser.parse_args(argv)
     command = "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])])
 
@@ -402,8 +414,9 @@ def main(argv: list[str] | None = None) -> int:
         {"name": "nerkit-onnx-int8", "kind": "nerkit", "model": str(folders["int8"])},
     ]
     if args.bf16:
-        variants.append({"name": "nerkit-torch-bf16", "kind": "nerkit", "model": str(model),
-                         "bf16": True})
+        variants.append(
+            {"name": "nerkit-torch-bf16", "kind": "nerkit", "model": str(model), "bf16": True}
+        )
     if args.variants:
         keep = set(args.variants.split(","))
         variants = [v for v in variants if v["name"] in keep]
@@ -414,21 +427,22 @@ def main(argv: list[str] | None = None) -> int:
     gops_int8 = int8_gops()
     flops = model_flops(model, words)
     bound = gflops * 1e9 / (flops["flops_per_piece"] * flops["pieces_per_word"])
-    print(f"fp32 matmul {gflops:.0f} GFLOP/s, int8 MatMulInteger {gops_int8:.0f} GOP/s; "
-          f"{flops['flops_per_piece'] / 1e6:.1f} MFLOP per piece x "
-          f"{flops['pieces_per_word']:.3f} pieces per word -> fp32 bound {bound:.0f} words/s",
-          flush=True)
+    print(
+        f"fp32 matmul {gflops:.0f} GFLOP/s, int8 MatMulInteger {gops_int8:.0f} GOP/s; "
+        f"{flops['flops_per_piece'] / 1e6:.1f} MFLOP per piece x "
+        f"{flops['pieces_per_word']:.3f} pieces per word -> fp32 bound {bound:.0f} words/s",
+        flush=True,
+    )
 
     workers = [Worker(v, texts, words) for v in variants]
     try:
         for w in workers:
             w.wait_ready()
         for rep in range(reps):
-            order = workers[rep % len(workers):] + workers[: rep % len(workers)]
+            order = workers[rep % len(workers) :] + workers[: rep % len(workers)]
             for w in order:
                 w.run_once()
-                print(f"  rep {rep + 1} {w.name}: {n_words / w.times[-1]:.0f} words/s",
-                      flush=True)
+                print(f"  rep {rep + 1} {w.name}: {n_words / w.times[-1]:.0f} words/s", flush=True)
         for w in workers:
             w.stop()
     except WorkerError as err:
@@ -451,8 +465,7 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": w.times,
             "peak_rss_mb": round(w.peak_rss_mb or 0, 1),
             "f1_text": score(gold, pred)["micro"]["f1"],
-            "f1_words": score(gold, w.gold_word_tags)["micro"]["f1"]
-            if w.gold_word_tags else None,
+            "f1_words": score(gold, w.gold_word_tags)["micro"]["f1"] if w.gold_word_tags else None,
             "share_of_fp32_bound": n_words / median / bound,
         }
         rows.append(row)
@@ -461,17 +474,23 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         r["x_pipeline"] = r["words_per_s"] / reference["words_per_s"] if reference else None
 
-    header = (f"{'variant':<20}{'words/s':>9}{'x pipe':>8}{'peak RSS':>10}{'F1 text':>9}"
-              f"{'F1 words':>10}{'of fp32 bound':>15}")
+    header = (
+        f"{'variant':<20}{'words/s':>9}{'x pipe':>8}{'peak RSS':>10}{'F1 text':>9}"
+        f"{'F1 words':>10}{'of fp32 bound':>15}"
+    )
     print()
     print(header)
     for r in rows:
         x = f"{r['x_pipeline']:.2f}" if r["x_pipeline"] is not None else "-"
         f1w = f"{r['f1_words']:.2f}" if r["f1_words"] is not None else "-"
-        print(f"{r['variant']:<20}{r['words_per_s']:>9.0f}{x:>8}{r['peak_rss_mb']:>8.0f}MB"
-              f"{r['f1_text']:>9.2f}{f1w:>10}{r['share_of_fp32_bound']:>14.0%}")
-    print(f"fp32 bound: {bound:.0f} words/s ({gflops:.0f} GFLOP/s / "
-          f"({flops['flops_per_piece'] / 1e6:.1f} MFLOP x {flops['pieces_per_word']:.3f}))")
+        print(
+            f"{r['variant']:<20}{r['words_per_s']:>9.0f}{x:>8}{r['peak_rss_mb']:>8.0f}MB"
+            f"{r['f1_text']:>9.2f}{f1w:>10}{r['share_of_fp32_bound']:>14.0%}"
+        )
+    print(
+        f"fp32 bound: {bound:.0f} words/s ({gflops:.0f} GFLOP/s / "
+        f"({flops['flops_per_piece'] / 1e6:.1f} MFLOP x {flops['pieces_per_word']:.3f}))"
+    )
     if busy or busy_after:
         print("WARNING: a training job ran during this benchmark; do not quote these timings")
 
@@ -484,11 +503,16 @@ def main(argv: list[str] | None = None) -> int:
             "physical_cores": physical_cores(),
             "native_bf16": cpu_has_native_bf16(),
             "avx512_vnni": "avx512_vnni" in Path("/proc/cpuinfo").read_text()
-            if Path("/proc/cpuinfo").exists() else None,
+            if Path("/proc/cpuinfo").exists()
+            else None,
         },
         "versions": _versions(),
-        "data": {"file": str(path), "sentences": len(texts), "words": n_words,
-                 "text": "gold words joined by single spaces"},
+        "data": {
+            "file": str(path),
+            "sentences": len(texts),
+            "words": n_words,
+            "text": "gold words joined by single spaces",
+        },
         "reps": reps,
         "cpu_busy": bool(busy or busy_after),
         "matmul_fp32_gflops": round(gflops, 1),
@@ -505,11 +529,18 @@ def main(argv: list[str] | None = None) -> int:
         fastest = max(nerkit_rows, key=lambda r: r["words_per_s"])
         speedup = fastest["words_per_s"] / reference["words_per_s"]
         delta = fastest["f1_text"] - torch_row["f1_text"]
-        result["summary"] = {"fastest": fastest["variant"], "reference": reference["variant"],
-                             "speedup_vs_pipeline": speedup, "f1_delta": delta}
+        result["summary"] = {
+            "fastest": fastest["variant"],
+            "reference": reference["variant"],
+            "speedup_vs_pipeline": speedup,
+            "f1_delta": delta,
+        }
         summary = f"speedup_vs_pipeline={speedup:.2f} f1_delta={delta:+.2f}"
-    out = Path(args.json) if args.json else RESULTS / (
-        "tagging_speed_quick.json" if args.quick else "tagging_speed.json")
+    out = (
+        Path(args.json)
+        if args.json
+        else RESULTS / ("tagging_speed_quick.json" if args.quick else "tagging_speed.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")
@@ -528,10 +559,15 @@ def _versions() -> dict[str, str]:
 
     from nerkit import __version__
 
-    return {"python": platform.python_version(), "nerkit": __version__,
-            "torch": torch.__version__, "transformers": transformers.__version__,
-            "tokenizers": tokenizers.__version__, "onnxruntime": onnxruntime.__version__,
-            "numpy": numpy.__version__}
+    return {
+        "python": platform.python_version(),
+        "nerkit": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 if __name__ == "__main__":

@@ -4,11 +4,21 @@ Shared by evaluation, training (dev F1 each epoch) and the :class:`~nerkit.tagge
 the three can never disagree. Windows are sorted by length and padded per batch (no work spent
 on padding a short window to the longest in the corpus), and each word's scores come from the
 window that owns it (see :mod:`nerkit.encoding`).
+
+Speed on a CPU: the network dominates, so the rest avoids Python work per word. The owned rows
+of a whole batch are gathered with one fancy index into one array for all sentences, the
+log-softmax runs once over that array, and decoding is vectorized across sentences
+(:meth:`~nerkit.decode.Decoder.decode_batch`). PyTorch runs under ``inference_mode`` on one
+thread per physical core (hyper-threads only contend for the same vector units), unless the
+user chose a count (``threads=``, ``OMP_NUM_THREADS``, or an earlier ``torch.set_num_threads``).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,6 +27,8 @@ from nerkit.decode import Decoder, log_softmax
 from nerkit.encoding import Window, WindowEncoder
 from nerkit.labels import LabelSet
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
 
 class Backend(Protocol):
     """Runs the network: ``(input_ids, attention_mask)`` int64 arrays to float logits."""
@@ -24,22 +36,95 @@ class Backend(Protocol):
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
 
 
-class TorchBackend:
-    """A PyTorch token classifier as a :class:`Backend`."""
+def usable_cpus() -> list[int]:
+    """Logical CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
 
-    def __init__(self, model: Any) -> None:
+
+def physical_cores() -> int:
+    """Physical cores among the CPUs this process may use (hyper-threads counted once).
+
+    Reads the Linux CPU topology; elsewhere, or if it is unreadable, every logical CPU counts.
+    """
+    cpus = usable_cpus()
+    cores: set[tuple[str, str]] = set()
+    for cpu in cpus:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            package = (topology / "physical_package_id").read_text().strip()
+            core = (topology / "core_id").read_text().strip()
+        except OSError:
+            return len(cpus)
+        cores.add((package, core))
+    return max(1, len(cores))
+
+
+def configure_torch_threads(threads: int | None = None) -> int:
+    """Set PyTorch's intra-op threads: ``threads`` if given, else one per physical core.
+
+    Without ``threads`` the count is only changed while it is still PyTorch's own default (one
+    per logical CPU) and no ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` is set, so a choice the
+    user made elsewhere is kept. Returns the count in effect.
+    """
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
+    elif not any(os.environ.get(v) for v in _THREAD_VARIABLES):
+        cores = physical_cores()
+        if torch.get_num_threads() == len(usable_cpus()) and cores < torch.get_num_threads():
+            torch.set_num_threads(cores)
+    return torch.get_num_threads()
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this x86 CPU computes in bf16 natively (AVX512-BF16 or AMX), per /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class TorchBackend:
+    """A PyTorch token classifier as a :class:`Backend`.
+
+    ``threads``: see :func:`configure_torch_threads`. ``bf16=True`` runs the model under CPU
+    autocast to bfloat16 (logits come back as float32). It is only fast on CPUs with native
+    bf16 (:func:`cpu_has_native_bf16`) and changes results slightly, so it is off by default;
+    ``benchmarks/tagging_speed.py --bf16`` measures its speed and F1.
+    """
+
+    def __init__(self, model: Any, *, threads: int | None = None, bf16: bool = False) -> None:
         self.model = model
+        self.bf16 = bf16
+        if not _on_gpu(model):
+            configure_torch_threads(threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         import torch
 
         device = next(self.model.parameters()).device
-        with torch.inference_mode():
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16),
+        ):
             logits = self.model(
                 input_ids=torch.from_numpy(input_ids).to(device),
                 attention_mask=torch.from_numpy(attention_mask).to(device),
             ).logits
         return logits.float().cpu().numpy()
+
+
+def _on_gpu(model: Any) -> bool:
+    try:
+        return next(model.parameters()).device.type != "cpu"
+    except (StopIteration, AttributeError):
+        return False
 
 
 class Predictor:
@@ -66,25 +151,62 @@ class Predictor:
     def word_log_probs(
         self, sentences: Sequence[Sequence[str]], batch_size: int = 32
     ) -> list[np.ndarray]:
-        """Log-probabilities ``(words, labels)`` for each sentence, in input order."""
-        windows = self.encoder.windows(sentences)
-        out = [np.zeros((len(s), len(self.labels)), dtype=np.float64) for s in sentences]
-        for batch in _length_batches(windows, batch_size):
-            logits = self._forward(batch)
-            for window, rows in zip(batch, logits, strict=True):
-                owned = range(window.own_start, window.own_end)
-                positions = [window.first_piece[w - window.word_start] for w in owned]
-                out[window.sentence][window.own_start : window.own_end] = rows[positions]
-        return [log_softmax(x) for x in out]
+        """Log-probabilities ``(words, labels)`` for each sentence, in input order.
 
-    def _forward(self, batch: list[Window]) -> list[np.ndarray]:
+        A backend with ``parallel_calls = n > 1`` (an :class:`~nerkit.onnx_backend.OnnxBackend`
+        in batch-parallel mode) gets ``n`` batches at once from a thread pool; there are then at
+        least ``n`` batches whenever there are ``n`` windows.
+        """
+        lengths = np.array([len(s) for s in sentences], dtype=np.int64)
+        offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # one row per word of every sentence; filled from the window that owns the word
+        scores = np.zeros((int(offsets[-1]), len(self.labels)), dtype=np.float32)
+        windows = self.encoder.windows(sentences)
+        workers = max(1, int(getattr(self.backend, "parallel_calls", 1)))
+        if workers > 1 and 0 < len(windows) < workers * batch_size:
+            batch_size = -(-len(windows) // workers)  # ceil: spread small inputs over workers
+        batches = _length_batches(windows, batch_size)
+        if workers > 1 and len(batches) > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                results = pool.map(self._forward_array, batches)
+                for batch, logits in zip(batches, results, strict=True):
+                    self._gather(batch, logits, offsets, scores)
+        else:
+            for batch in batches:
+                self._gather(batch, self._forward_array(batch), offsets, scores)
+        log_probs = log_softmax(scores)
+        return np.split(log_probs, offsets[1:-1]) if len(sentences) else []
+
+    @staticmethod
+    def _gather(
+        batch: list[Window], logits: np.ndarray, offsets: np.ndarray, scores: np.ndarray
+    ) -> None:
+        """Copy the rows of the words each window owns into ``scores`` (one fancy index)."""
+        batch_rows: list[int] = []
+        positions: list[int] = []
+        targets: list[int] = []
+        for i, window in enumerate(batch):
+            first = window.own_start - window.word_start
+            owned = window.first_piece[first : first + window.own_end - window.own_start]
+            positions.extend(owned)
+            batch_rows.extend([i] * len(owned))
+            base = int(offsets[window.sentence])
+            targets.extend(range(base + window.own_start, base + window.own_end))
+        scores[targets] = logits[batch_rows, positions]
+
+    def _forward_array(self, batch: list[Window]) -> np.ndarray:
+        """Logits ``(windows, pieces, labels)`` for one batch, right-padded to its longest."""
         width = max(len(w.input_ids) for w in batch)
         ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
         for i, w in enumerate(batch):
             ids[i, : len(w.input_ids)] = w.input_ids
             mask[i, : len(w.input_ids)] = 1
-        array = self.backend(ids, mask)
+        return np.asarray(self.backend(ids, mask))
+
+    def _forward(self, batch: list[Window]) -> list[np.ndarray]:
+        array = self._forward_array(batch)
         return [array[i] for i in range(len(batch))]
 
     def predict_ids(
@@ -92,15 +214,15 @@ class Predictor:
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Decoded label ids and the log-probabilities behind them, per sentence."""
         log_probs = self.word_log_probs(sentences, batch_size)
-        return [self.decoder.decode(lp) for lp in log_probs], log_probs
+        return self.decoder.decode_batch(log_probs), log_probs
 
     def predict_tags(
         self, sentences: Sequence[Sequence[str]], batch_size: int = 32
     ) -> list[list[str]]:
         """One IOB2 tag per word for each sentence."""
         ids, _ = self.predict_ids(sentences, batch_size)
-        names = self.labels.labels
-        return [[names[i] for i in row] for row in ids]
+        names = np.array(self.labels.labels, dtype=object)
+        return [names[row].tolist() for row in ids]
 
 
 def _length_batches(windows: list[Window], batch_size: int) -> list[list[Window]]:

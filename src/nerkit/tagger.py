@@ -74,12 +74,41 @@ class Tagger:
         batch_size: int = 32,
         threads: int | None = None,
     ) -> Tagger:
-        """Load a model folder written by ``nerkit train`` (or any HF token classifier)."""
-        if threads is not None:
-            import torch
+        """Load a model folder written by ``nerkit train`` (or any HF token classifier).
 
-            torch.set_num_threads(threads)
-        model, tokenizer, labels, meta = load_classifier(path)
+        A folder written by ``nerkit export`` (it holds ``model.onnx``) runs on onnxruntime,
+        with the same windows, decoding and outputs. ``threads`` defaults to one per physical
+        core.
+        """
+        import json
+        from pathlib import Path
+
+        from nerkit.onnx_backend import ONNX_FILE
+
+        folder = Path(path)
+        if (folder / ONNX_FILE).is_file():
+            from nerkit.errors import ModelError
+            from nerkit.model import load_tokenizer
+            from nerkit.onnx_backend import OnnxBackend
+
+            config = folder / "config.json"
+            id2label = {}
+            if config.is_file():
+                id2label = json.loads(config.read_text(encoding="utf-8")).get("id2label") or {}
+            if not id2label:
+                raise ModelError(
+                    f"{folder}: model.onnx without a config.json holding id2label; "
+                    "export the model again with `nerkit export`"
+                )
+            labels = LabelSet.from_config(id2label)
+            meta = ModelMeta.read(folder)
+            model: Any = OnnxBackend(folder / ONNX_FILE, threads=threads)
+            tokenizer = load_tokenizer(folder)
+        else:
+            from nerkit.inference import TorchBackend
+
+            torch_model, tokenizer, labels, meta = load_classifier(path)
+            model = TorchBackend(torch_model, threads=threads)
         predictor = Predictor(
             model,
             tokenizer,

@@ -1,0 +1,170 @@
+"""ONNX export: the fp32 export tags exactly like PyTorch, int8 loads and tags, the CLI works.
+
+The tiny model's scores mean nothing, so int8 is only checked to load and produce well-formed
+output here; its accuracy is measured on the real model by ``benchmarks/tagging_speed.py`` and
+by ``nerkit export --check-data``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime", reason="export needs the [export] extra")
+pytest.importorskip("onnx", reason="export needs the [export] extra")
+
+from nerkit.cli import main  # noqa: E402
+from nerkit.export import (  # noqa: E402
+    OUTLIER_RATIO,
+    REPORT_FILE,
+    export_onnx,
+    sample_sentences,
+)
+from nerkit.tagger import Tagger  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+TEXTS = [
+    "Ana González viajó a Sevilla con la ONU.",
+    "Telefónica y el Real Madrid firmaron en Madrid el 3 de mayo.",
+    "",
+    "Sevilla",
+    "El presidente de la Comisión Europea, Romano Prodi, habló ayer en Bruselas. " * 12,
+]
+
+
+@pytest.fixture(scope="module")
+def exports(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("onnx")
+    return {
+        "fp32": export_onnx(tiny_model, out / "fp32", check_data=str(DATA / "tiny.test")),
+        "int8": export_onnx(tiny_model, out / "int8", "int8"),
+    }
+
+
+@pytest.fixture(scope="module")
+def torch_tagger(tiny_model: Path) -> Tagger:
+    return Tagger.load(tiny_model)
+
+
+def test_folder_holds_model_tokenizer_labels_and_report(exports: dict[str, Path]) -> None:
+    for kind, folder in exports.items():
+        names = {p.name for p in folder.iterdir()}
+        assert {"model.onnx", "config.json", "nerkit.json", REPORT_FILE} <= names
+        assert any(n.startswith("tokenizer") for n in names)
+        assert not [
+            n
+            for n in names
+            if n.startswith(".exporting") or n.endswith(".onnx") and n != "model.onnx"
+        ], "no intermediate files are left"
+        meta = json.loads((folder / "nerkit.json").read_text())
+        assert meta["extra"]["onnx"]["quantize"] == (None if kind == "fp32" else "int8")
+
+
+def test_fp32_report_shows_parity(exports: dict[str, Path]) -> None:
+    report = json.loads((exports["fp32"] / REPORT_FILE).read_text())
+    assert report["quantize"] is None
+    assert report["sample"]["max_abs_logit_diff"] < 1e-3
+    assert report["sample"]["tags_identical"] is True
+    assert report["sample"]["sentences"] == len(sample_sentences())
+    check = report["check"]
+    assert check["f1_onnx"] == pytest.approx(check["f1_torch"])
+    assert check["sentences_with_different_tags"] == 0
+
+
+def test_fp32_export_tags_like_pytorch(exports: dict[str, Path], torch_tagger: Tagger) -> None:
+    onnx_tagger = Tagger.load(exports["fp32"])
+    assert type(onnx_tagger.predictor.backend).__name__ == "OnnxBackend"
+    assert onnx_tagger.labels == torch_tagger.labels
+    expected = list(torch_tagger.tag_many(TEXTS))
+    got = list(onnx_tagger.tag_many(TEXTS))
+    assert [[(e.start, e.end, e.label) for e in es] for es in got] == [
+        [(e.start, e.end, e.label) for e in es] for es in expected
+    ]
+    for es, gs in zip(expected, got, strict=True):
+        for e, g in zip(es, gs, strict=True):
+            assert g.score == pytest.approx(e.score, abs=2e-4)
+    sentences = sample_sentences()
+    assert onnx_tagger.tag_sentences(sentences) == torch_tagger.tag_sentences(sentences)
+
+
+def test_int8_export_loads_and_tags(exports: dict[str, Path], torch_tagger: Tagger) -> None:
+    tagger = Tagger.load(exports["int8"], threads=1)
+    assert tagger.predictor.backend.threads == 1
+    for text, entities in zip(TEXTS, tagger.tag_many(TEXTS), strict=True):
+        for e in entities:
+            assert text[e.start : e.end] == e.text
+            assert e.label in torch_tagger.labels.types
+    sentences = sample_sentences()
+    tags = tagger.tag_sentences(sentences)
+    assert [len(t) for t in tags] == [len(s) for s in sentences]
+    onnx_bytes = (exports["int8"] / "model.onnx").stat().st_size
+    assert onnx_bytes < (exports["fp32"] / "model.onnx").stat().st_size
+
+
+def test_int8_report_lists_layers_kept_in_fp32(exports: dict[str, Path]) -> None:
+    report = json.loads((exports["int8"] / REPORT_FILE).read_text())
+    assert report["quantize"] == "int8"
+    kept = report["int8_kept_fp32"]
+    assert isinstance(kept, list)
+    assert all(k["input_range_over_rms"] > OUTLIER_RATIO for k in kept)
+    meta = json.loads((exports["int8"] / "nerkit.json").read_text())
+    assert meta["extra"]["onnx"]["kept_fp32"] == [k["node"] for k in kept]
+
+
+def test_outlier_layers_name_real_onnx_nodes(
+    tiny_model: Path, exports: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the threshold at 0 every linear layer is listed, under its real ONNX node name."""
+    import onnx
+
+    from nerkit import export
+    from nerkit.model import load_classifier
+
+    model, tokenizer, _, meta = load_classifier(tiny_model)
+    monkeypatch.setattr(export, "OUTLIER_RATIO", 0.0)
+    found = export.outlier_layers(model, tokenizer, meta)
+    n_linear = sum(type(m).__name__ == "Linear" for m in model.modules())
+    assert len(found) == n_linear
+    graph = onnx.load(str(exports["fp32"] / "model.onnx"))
+    names = {n.name for n in graph.graph.node if n.op_type == "MatMul"}
+    assert {k["node"] for k in found} <= names
+
+
+def test_cli_export_and_predict(
+    tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cli-onnx"
+    assert main(["export", "--model", str(tiny_model), "--onnx", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "model.onnx" in printed and "tags identical" in printed
+    assert (out / "model.onnx").is_file()
+    assert main(["predict", "--model", str(out), "Ana viajó a Sevilla."]) == 0
+
+
+def test_cli_missing_model_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["export", "--model", str(tmp_path / "nope"), "--onnx", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("nerkit: error:") and "not found" in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_export_refuses_its_own_model_folder(tiny_model: Path) -> None:
+    from nerkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must differ"):
+        export_onnx(tiny_model, tiny_model)
+    assert not (tiny_model / "model.onnx").exists()
+
+
+def test_unknown_quantization(tiny_model: Path, tmp_path: Path) -> None:
+    from nerkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="int8"):
+        export_onnx(tiny_model, tmp_path / "x", "int4")
