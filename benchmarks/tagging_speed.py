@@ -9,12 +9,15 @@ detokenization, so each gold word has exact character offsets in the text). The 
   ``--pipeline-batch-sizes``; the faster one is the reference (1);
 - ``nerkit-torch``: ``Tagger.load(DIR).tag_many(texts)`` (splits words, windows, decodes);
 - ``nerkit-onnx-fp32`` / ``nerkit-onnx-int8``: the same on folders from ``nerkit export``
-  (written into ``--onnx-dir``, or a cache folder in the temp directory);
+  (written into ``--onnx-dir``, or a cache folder in the temp directory), with
+  :class:`~nerkit.onnx_backend.OnnxBackend`'s default (batch-parallel on several cores);
+- ``nerkit-onnx-int8-intraop`` with ``--intra-op``: one run per batch spread over all cores;
 - ``nerkit-torch-bf16`` with ``--bf16``: PyTorch under bf16 autocast.
 
-Each variant lives in its own worker process (so its peak RSS, ``ru_maxrss``, is its own), is
-warmed up, then the workers take turns, in a rotating order, for ``--reps`` repetitions; the
-median is reported. Speed counts gold words per second, end to end from text to entities.
+Each variant lives in its own worker process (so its peak RSS, ``VmHWM``, is its own: model,
+libraries, buffers), is warmed up, then the workers take turns, in a rotating order, for
+``--reps`` repetitions; the median is reported. Speed counts gold words per second, end to end
+from text to entities. Timings on a shared VM drift: compare variants within one run only.
 
 Entity F1, column "F1 text": every variant's character-offset entities are mapped back to the
 gold words (a word belongs to an entity when their characters overlap; the first word gets B-,
@@ -230,6 +233,21 @@ def model_flops(model_dir: Path, sentences: list[list[str]]) -> dict[str, float]
 # ------------------------------------------------------------------ workers
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB.
+
+    ``ru_maxrss`` is not used: Linux keeps it across ``exec``, so a worker started by the
+    parent would report the parent's peak (the exports) when that is larger than its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _worker(variant: dict[str, Any], texts: list[str], words: list[list[str]], conn: Any) -> None:
     """Load one variant, then tag ``texts`` each time the parent says "run"."""
     try:
@@ -244,8 +262,7 @@ def _worker(variant: dict[str, Any], texts: list[str], words: list[list[str]], c
             spans = run(texts)
             seconds = time.perf_counter() - started
             conn.send({"seconds": seconds, "spans": spans})
-        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        conn.send({"peak_rss_mb": peak_kib / 1024})
+        conn.send({"peak_rss_mb": peak_rss_mb()})
     except (EOFError, OSError):
         return  # the parent stopped (another variant failed): nothing to report to
     except Exception as err:  # report any failure to the parent, which stops the run
@@ -272,6 +289,10 @@ def _make_runner(variant: dict[str, Any]) -> Any:
     from nerkit.tagger import Tagger
 
     tagger = Tagger.load(variant["model"])
+    if variant.get("intra_op"):
+        from nerkit.onnx_backend import OnnxBackend
+
+        tagger.predictor.backend = OnnxBackend(variant["model"], parallel_batches=False)
     if variant.get("bf16"):
         tagger.predictor.backend = TorchBackend(tagger.predictor.backend.model, bf16=True)
     variant["tagger"] = tagger
@@ -340,7 +361,11 @@ def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path],
         reused = False
         if report_path.exists():
             report = json.loads(report_path.read_text())
-            reused = report.get("source") == str(model) and (folder / "model.onnx").exists()
+            reused = (
+                report.get("source") == str(model)
+                and "int8_kept_fp32" in report  # written by the current export code
+                and (folder / "model.onnx").exists()
+            )
         if not reused:
             started = time.perf_counter()
             export_onnx(model, folder, None if kind == "fp32" else kind)
@@ -379,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated batch sizes for the pipeline (default 8,32)",
     )
     parser.add_argument("--bf16", action="store_true", help="add nerkit-torch-bf16")
+    parser.add_argument(
+        "--intra-op",
+        action="store_true",
+        help="add nerkit-onnx-int8-intraop: one run per batch on all cores (latency mode)",
+    )
     parser.add_argument("--variants", help="comma-separated subset of variant names")
     parser.add_argument(
         "--json",
@@ -413,6 +443,15 @@ def main(argv: list[str] | None = None) -> int:
         {"name": "nerkit-onnx-fp32", "kind": "nerkit", "model": str(folders["fp32"])},
         {"name": "nerkit-onnx-int8", "kind": "nerkit", "model": str(folders["int8"])},
     ]
+    if args.intra_op:
+        variants.append(
+            {
+                "name": "nerkit-onnx-int8-intraop",
+                "kind": "nerkit",
+                "model": str(folders["int8"]),
+                "intra_op": True,
+            }
+        )
     if args.bf16:
         variants.append(
             {"name": "nerkit-torch-bf16", "kind": "nerkit", "model": str(model), "bf16": True}
@@ -475,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         r["x_pipeline"] = r["words_per_s"] / reference["words_per_s"] if reference else None
 
     header = (
-        f"{'variant':<20}{'words/s':>9}{'x pipe':>8}{'peak RSS':>10}{'F1 text':>9}"
+        f"{'variant':<26}{'words/s':>9}{'x pipe':>8}{'peak RSS':>10}{'F1 text':>9}"
         f"{'F1 words':>10}{'of fp32 bound':>15}"
     )
     print()
@@ -484,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
         x = f"{r['x_pipeline']:.2f}" if r["x_pipeline"] is not None else "-"
         f1w = f"{r['f1_words']:.2f}" if r["f1_words"] is not None else "-"
         print(
-            f"{r['variant']:<20}{r['words_per_s']:>9.0f}{x:>8}{r['peak_rss_mb']:>8.0f}MB"
+            f"{r['variant']:<26}{r['words_per_s']:>9.0f}{x:>8}{r['peak_rss_mb']:>8.0f}MB"
             f"{r['f1_text']:>9.2f}{f1w:>10}{r['share_of_fp32_bound']:>14.0%}"
         )
     print(

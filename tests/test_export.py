@@ -90,6 +90,30 @@ def test_fp32_export_tags_like_pytorch(exports: dict[str, Path], torch_tagger: T
     assert onnx_tagger.tag_sentences(sentences) == torch_tagger.tag_sentences(sentences)
 
 
+@pytest.mark.parametrize("rows", [1, 2, 5, 19])
+def test_parallel_batches_give_the_same_logits(exports: dict[str, Path], rows: int) -> None:
+    """Cutting a batch into single-threaded runs (the default on several cores) changes no tag
+    and fp32 logits only by rounding; padding past each run's longest row comes back as 0."""
+    import numpy as np
+
+    from nerkit.onnx_backend import OnnxBackend
+
+    rng = np.random.default_rng(rows)
+    lengths = np.sort(rng.integers(3, 16, rows))
+    ids = np.zeros((rows, int(lengths.max())), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = rng.integers(5, 150, n)  # the tiny vocabulary has < 190 pieces
+        mask[i, :n] = 1
+    serial = OnnxBackend(exports["fp32"], threads=2, parallel_batches=False)(ids, mask)
+    parallel_backend = OnnxBackend(exports["fp32"], threads=2, parallel_batches=True)
+    assert parallel_backend.parallel_batches
+    parallel = parallel_backend(ids, mask)
+    assert parallel.shape == serial.shape
+    real = mask.astype(bool)
+    np.testing.assert_allclose(parallel[real], serial[real], rtol=1e-5, atol=1e-5)
+
+
 def test_int8_export_loads_and_tags(exports: dict[str, Path], torch_tagger: Tagger) -> None:
     tagger = Tagger.load(exports["int8"], threads=1)
     assert tagger.predictor.backend.threads == 1

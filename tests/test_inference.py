@@ -195,31 +195,6 @@ def test_batch_gather_equals_per_window_loop(tiny_encoder: Path) -> None:
     assert predictor.word_log_probs([], batch_size=4) == []
 
 
-@pytest.mark.parametrize("n_sentences", [1, 3, 60])
-def test_parallel_batches_equal_sequential(tiny_encoder: Path, n_sentences: int) -> None:
-    """A backend taking several calls at once (``parallel_calls``) changes no number."""
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder))
-    labels = LabelSet(IOB2)
-    parallel_backend = FakeBackend(len(IOB2))
-    parallel_backend.parallel_calls = 2  # type: ignore[attr-defined]
-    sequential = Predictor(FakeBackend(len(IOB2)), tokenizer, labels, max_length=12)
-    parallel = Predictor(parallel_backend, tokenizer, labels, max_length=12)
-    rng = random.Random(1)
-    vocab = ["Ana", "González", "viajó", "a", "Sevilla", "ONU", "de", "la", "."]
-    sentences = [
-        [rng.choice(vocab) for _ in range(rng.choice([0, 2, 7, 25]))] for _ in range(n_sentences)
-    ]
-    want = sequential.word_log_probs(sentences, batch_size=4)
-    got = parallel.word_log_probs(sentences, batch_size=4)
-    for g, w in zip(got, want, strict=True):
-        np.testing.assert_array_equal(g, w)
-    n_windows = len(parallel.encoder.windows(sentences))
-    if n_windows >= 2:
-        assert parallel_backend.calls >= 2, "small inputs are spread over the workers"
-
-
 def test_window_encoder_is_shared(tiny_encoder: Path) -> None:
     from transformers import AutoTokenizer
 

@@ -16,7 +16,7 @@ How the file is built, and why (speeds measured with ``benchmarks/tagging_speed.
    the dummy batch has a padded row, so that the masking path is traced, not a shortcut for
    unpadded input. The file is standard ONNX: onnxruntime fuses layer norms, GELU and the
    quantized products itself when it loads it. (Fusing offline with onnxruntime's transformer
-   optimizer, with its ``Attention`` operator, was 15-20% slower on a 2-core AVX-512 CPU.)
+   optimizer, with its ``Attention`` operator, was 13-16% slower on a 2-core AVX-512 CPU.)
 2. ``quantize="int8"``: dynamic quantization (:func:`onnxruntime.quantization.quantize_dynamic`):
    the weights of every MatMul with a constant weight become int8 (QInt8, per output channel);
    activations are quantized to uint8 at run time, one scale per tensor. On x86 CPUs with

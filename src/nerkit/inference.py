@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -151,30 +150,14 @@ class Predictor:
     def word_log_probs(
         self, sentences: Sequence[Sequence[str]], batch_size: int = 32
     ) -> list[np.ndarray]:
-        """Log-probabilities ``(words, labels)`` for each sentence, in input order.
-
-        A backend with ``parallel_calls = n > 1`` (an :class:`~nerkit.onnx_backend.OnnxBackend`
-        in batch-parallel mode) gets ``n`` batches at once from a thread pool; there are then at
-        least ``n`` batches whenever there are ``n`` windows.
-        """
+        """Log-probabilities ``(words, labels)`` for each sentence, in input order."""
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
         offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # one row per word of every sentence; filled from the window that owns the word
         scores = np.zeros((int(offsets[-1]), len(self.labels)), dtype=np.float32)
-        windows = self.encoder.windows(sentences)
-        workers = max(1, int(getattr(self.backend, "parallel_calls", 1)))
-        if workers > 1 and 0 < len(windows) < workers * batch_size:
-            batch_size = -(-len(windows) // workers)  # ceil: spread small inputs over workers
-        batches = _length_batches(windows, batch_size)
-        if workers > 1 and len(batches) > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                results = pool.map(self._forward_array, batches)
-                for batch, logits in zip(batches, results, strict=True):
-                    self._gather(batch, logits, offsets, scores)
-        else:
-            for batch in batches:
-                self._gather(batch, self._forward_array(batch), offsets, scores)
+        for batch in _length_batches(self.encoder.windows(sentences), batch_size):
+            self._gather(batch, self._forward_array(batch), offsets, scores)
         log_probs = log_softmax(scores)
         return np.split(log_probs, offsets[1:-1]) if len(sentences) else []
 

@@ -9,6 +9,7 @@ onnxruntime is imported when a backend is built, never at module import.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +18,29 @@ from nerkit.errors import ModelError
 from nerkit.inference import physical_cores
 
 ONNX_FILE = "model.onnx"
+# windows per onnxruntime run in batch-parallel mode; 8-12 was fastest for e5-small on a 2-core
+# AVX-512 CPU (the activations of a run stay in the core's cache), 32 was 15% slower
+SUB_BATCH = 8
 
 
 class OnnxBackend:
     """An onnxruntime session over ``model.onnx`` (a file, or the folder holding it).
 
-    ``threads``: intra-op threads; default one per physical core, since hyper-threads share the
-    vector units that the matrix products saturate. Operators run one after another
-    (sequential execution, one inter-op thread): an encoder is a chain, so parallel operator
-    scheduling only adds contention. All graph optimizations are on.
+    ``threads``: CPU cores to use; default one per physical core, since hyper-threads share the
+    vector units that the matrix products saturate. All graph optimizations are on, and
+    operators run one after another (an encoder is a chain of operators).
+
+    ``parallel_batches`` (default: whenever there are several cores) chooses how the cores are
+    used. True: each onnxruntime run is single-threaded, and a batch is cut into runs of
+    :data:`SUB_BATCH` windows that go to the cores side by side. Nothing waits on a barrier
+    between operators, so throughput is higher (+28% for e5-small int8 on 2 cores) and holds up
+    when other processes compete for the cores; but one window alone runs on one core (18 ms
+    instead of 12 ms for 48 pieces). False: one run per batch, each operator spread over all
+    cores (``intra_op_num_threads``), the lower latency for a single short text.
 
     Inputs are right-padded ``(batch, sequence)`` int64 arrays, as the
-    :class:`~nerkit.inference.Predictor` builds them: the fused attention of an exported model
-    reads the mask as a length per row.
+    :class:`~nerkit.inference.Predictor` builds them. With int8 models the activation scale is
+    computed per run, so results depend a little on which windows share a run.
     """
 
     def __init__(
@@ -37,7 +48,7 @@ class OnnxBackend:
         path: str | os.PathLike[str],
         threads: int | None = None,
         *,
-        parallel_batches: bool = False,
+        parallel_batches: bool | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -49,8 +60,8 @@ class OnnxBackend:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         cores = threads or physical_cores()
-        # batch-parallel: one thread per run and ``cores`` runs at once (Predictor's pool)
-        self.parallel_calls = cores if parallel_batches else 1
+        if parallel_batches is None:
+            parallel_batches = cores > 1
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1 if parallel_batches else cores
         options.inter_op_num_threads = 1
@@ -67,10 +78,36 @@ class OnnxBackend:
             ) from err
         self.path = file
         self.threads = cores
+        self.parallel_batches = parallel_batches and cores > 1
+        self._pool = ThreadPoolExecutor(cores) if self.parallel_batches else None
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_name = self.session.get_outputs()[0].name
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        rows = len(input_ids)
+        if self._pool is None or rows < 2:
+            return self._run(input_ids, attention_mask)
+        parts = max(min(rows, self.threads), -(-rows // SUB_BATCH))
+        bounds = np.linspace(0, rows, parts + 1).astype(int).tolist()
+        spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+        results = list(
+            self._pool.map(lambda s: self._run_trimmed(input_ids, attention_mask, *s), spans)
+        )
+        out = np.zeros((rows, input_ids.shape[1], results[0].shape[-1]), dtype=results[0].dtype)
+        for (start, end), logits in zip(spans, results, strict=True):
+            out[start:end, : logits.shape[1]] = logits
+        return out
+
+    def _run_trimmed(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, start: int, end: int
+    ) -> np.ndarray:
+        """Rows ``start:end``, cut to their own longest row (the rest is padding)."""
+        mask = attention_mask[start:end]
+        used = np.flatnonzero(mask.any(axis=0))
+        width = int(used[-1]) + 1 if len(used) else 1
+        return self._run(input_ids[start:end, :width], mask[:, :width])
+
+    def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
         if "token_type_ids" in self.input_names:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
@@ -78,5 +115,7 @@ class OnnxBackend:
         return self.session.run([self.output_name], feeds)[0]
 
     def __repr__(self) -> str:
-        mode = ", parallel_batches=True" if self.parallel_calls > 1 else ""
-        return f"OnnxBackend({str(self.path)!r}, threads={self.threads}{mode})"
+        return (
+            f"OnnxBackend({str(self.path)!r}, threads={self.threads}, "
+            f"parallel_batches={self.parallel_batches})"
+        )
