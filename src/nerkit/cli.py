@@ -205,17 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-length", type=int, help="subwords per window (default 128)")
     train.add_argument("--batch-size", type=int, help="default 32")
     train.add_argument("--epochs", type=float, help="default 3")
-    train.add_argument("--learning-rate", "--lr", type=float, help="default 5e-5")
-    train.add_argument("--head-learning-rate", type=float, help="for the new head (default: lr)")
-    train.add_argument("--warmup-ratio", type=float, help="share of steps warming up (0)")
+    train.add_argument("--learning-rate", "--lr", type=float, help="encoder's (default 1e-4)")
+    train.add_argument("--head-learning-rate", type=float,
+                       help="for the new classifier head (default 1e-3)")
+    train.add_argument("--warmup-ratio", type=float, help="share of steps warming up (0.1)")
     train.add_argument("--weight-decay", type=float)
     train.add_argument("--scheduler", help="linear, cosine, constant... (default linear)")
     train.add_argument("--sampling", choices=["random", "group_by_length"],
                        help="batch order; group_by_length (default) pads far less")
     train.add_argument("--freeze-embeddings", action="store_true", default=None,
                        help="do not train the word-embedding matrix (faster on big vocabularies)")
-    train.add_argument("--encoder-layers", type=int,
-                       help="keep only the first N transformer layers of the encoder")
+    train.add_argument("--encoder-layers", metavar="auto|all|N",
+                       help="encoder layers to keep: auto (default) picks them with a linear "
+                       "probe on training sentences; all; or the first N")
     train.add_argument("--seed", type=int, help="default 42")
     train.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
     train.add_argument("--limit-train", type=int, help="use the first N training sentences")

@@ -58,7 +58,7 @@ def write_model_card(
         "warmup ratio": config.warmup_ratio,
         "scheduler": config.scheduler,
         "weight decay": config.weight_decay,
-        "encoder layers kept": config.encoder_layers or "all",
+        "encoder layers kept": _layers_kept(config, results),
         "word embeddings frozen": config.freeze_embeddings,
         "seed": config.seed,
         "training sentences": len(splits.train),
@@ -87,3 +87,16 @@ def write_model_card(
     path = folder / "README.md"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _layers_kept(config: Any, results: dict[str, Any]) -> str:
+    """How many encoder layers the model has, and why (a fixed number or the layer probe)."""
+    kept = results.get("encoder_layers")
+    probe = results.get("layer_probe")
+    if probe:
+        return (f"{probe['layers']} of {probe['total_layers']} (chosen by the layer probe: "
+                f"probe F1 {probe['scores'][probe['layers']]:.1f} there, "
+                f"{probe['scores'][-1]:.1f} at the top layer)")
+    if isinstance(config.encoder_layers, int):
+        return f"{config.encoder_layers} (set)"
+    return f"all ({kept})" if kept else "all"
