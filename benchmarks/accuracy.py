@@ -143,6 +143,11 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
     if not args_file.exists():
         raise SystemExit(f"accuracy: {args_file} not found; cannot tell how {folder} was trained")
     config = json.loads(args_file.read_text(encoding="utf-8"))["nerkit"]
+    if config.get("encoder_layers") == "auto" and results.get("encoder_layers"):
+        # What is learned depends on the layers kept, not on how they were chosen: record the
+        # probe's choice, so the run compares equal to one given that number explicitly.
+        config = {**config, "encoder_layers": results["encoder_layers"],
+                  "encoder_layers_chosen_by": "layer probe"}
     run: dict[str, Any] = {
         "system": "nerkit",
         "source": source,
@@ -155,6 +160,7 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
         "train_seconds": results["train_seconds"],
         "train_loss": results["train_loss"],
         "best_dev_f1": results.get("best_dev_f1"),
+        "layer_probe": results.get("layer_probe"),
         "machine": {"device": results.get("device"), "torch_threads": results.get("torch_threads")},
     }
     for split in ("dev", "test"):
@@ -210,10 +216,21 @@ def check_hf(run: dict[str, Any], want: dict[str, Any]) -> None:
         )
 
 
-def check_nerkit(run: dict[str, Any], config: Any, seeds: Sequence[int]) -> None:
-    """Refuse a reused nerkit run trained with other (result-changing) settings."""
+def check_nerkit(
+    run: dict[str, Any], config: Any, seeds: Sequence[int], probe_choices: Sequence[int] = ()
+) -> None:
+    """Refuse a reused nerkit run trained with other (result-changing) settings.
+
+    ``encoder_layers="auto"`` (the default) is met by a run whose layers the probe chose, or by
+    a run given the number the probe chose in another reused run (``probe_choices``): the probe
+    is deterministic for one encoder and training set.
+    """
     want = dataclasses.asdict(config)
     have = run["settings"]
+    if want.get("encoder_layers") == "auto" and (
+        have.get("encoder_layers_chosen_by") or have.get("encoder_layers") in probe_choices
+    ):
+        want["encoder_layers"] = have.get("encoder_layers")
     wrong = [
         f"{key} {have.get(key)!r} (want {value!r})"
         for key, value in want.items()
@@ -516,7 +533,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--skip-training",
         action="store_true",
-        help="only assemble the --reuse runs; fail if one is missing",
+        help="only assemble the --reuse runs (means over the seeds each system has; the gain "
+        "per seed on the seeds both have); fail if a system or lr has no run",
     )
     p.add_argument(
         "--quick",
@@ -562,15 +580,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     }
     hf_runs: dict[tuple[float, int], dict[str, Any]] = {}
     nerkit_runs: dict[int, dict[str, Any]] = {}
-    for path in args.reuse:
-        run = load_reused(path)
+    reused = [load_reused(path) for path in args.reuse]
+    probe_choices = sorted({
+        r["settings"]["encoder_layers"]
+        for r in reused
+        if r["system"] == "nerkit" and r["settings"].get("encoder_layers_chosen_by")
+        and _same_model(r["model"], args.model) and r["corpus"] == args.corpus
+    })
+    for path, run in zip(args.reuse, reused, strict=True):
         if run["system"] == "hf-recipe":
             check_hf(run, want_hf)
             lr = next(lr for lr in args.hf_lrs if math.isclose(run["lr"], lr))
             key: Any = (lr, run["seed"])
             target: dict[Any, dict[str, Any]] = hf_runs
         else:
-            check_nerkit(run, nerkit_config(args, run["seed"], run["path"]), args.seeds)
+            check_nerkit(
+                run, nerkit_config(args, run["seed"], run["path"]), args.seeds, probe_choices
+            )
             key, target = run["seed"], nerkit_runs
         if key in target:
             raise SystemExit(f"accuracy: --reuse {path} and {target[key]['path']} are the same run")
@@ -581,8 +607,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         ("hf", lr, seed) for seed in args.seeds for lr in args.hf_lrs if (lr, seed) not in hf_runs
     ]
     missing += [("nerkit", None, seed) for seed in args.seeds if seed not in nerkit_runs]
-    if missing and args.skip_training:
-        raise SystemExit(f"accuracy: --skip-training but runs are missing: {missing}")
+    if args.skip_training:
+        empty = [f"HF lr {_lr(lr)}" for lr in args.hf_lrs if not any(
+            math.isclose(lr, l2) for l2, _ in hf_runs)]
+        empty += [] if nerkit_runs else ["nerkit"]
+        if empty:
+            raise SystemExit(f"accuracy: --skip-training but no run of {', '.join(empty)}")
+        if missing:
+            print("not run (--skip-training): " + ", ".join(
+                f"{system}{f' lr {_lr(lr)}' if lr else ''} seed {seed}"
+                for system, lr, seed in missing))
+        missing = []
     if missing:
         work.mkdir(parents=True, exist_ok=True)
     try:
@@ -624,7 +659,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     per_seed = {
         seed: nerkit_runs[seed]["test_f1"] - hf_runs[(baseline["lr"], seed)]["test_f1"]
         for seed in args.seeds
+        if seed in nerkit_runs and (baseline["lr"], seed) in hf_runs
     }
+    paired = mean(per_seed.values()) if per_seed else None
     title = (
         f"{args.corpus}{' (--quick)' if args.quick else ''}: {args.epochs:g} epochs, "
         f"batch {args.batch_size}, seeds {' '.join(map(str, args.seeds))}, "
@@ -639,6 +676,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"lr {_lr(baseline['lr'])}); vs the recipe's reported F1: "
         f"{ours['test_f1'] - base['test_f1_reported']:+.2f}"
     )
+    if ours["seeds"] != base["seeds"]:
+        print(
+            f"seeds differ (nerkit {ours['seeds']}, HF ({baseline['name']}) {base['seeds']}): "
+            "same-seed gain "
+            + ", ".join(f"seed {seed} {g:+.2f}" for seed, g in sorted(per_seed.items()))
+        )
 
     results = {
         "command": shlex.join([sys.executable, *sys.argv]),
@@ -664,6 +707,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "test_f1_gain_vs_reported": ours["test_f1"] - base["test_f1_reported"],
         "dev_f1_gain": ours["dev_f1"] - base["dev_f1"],
         "test_f1_gain_per_seed": per_seed,
+        "test_f1_gain_same_seeds": paired,
         "notes": {
             "f1": "entity F1 in points on the full gold sentences; for the recipe, words cut "
             "by truncation count as predicted O (nerkit never truncates)",

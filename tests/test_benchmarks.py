@@ -227,3 +227,45 @@ def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -
                 str(out),
             ]
         )
+
+
+def _nerkit_folder(folder: Path, seed: int, layers: int | str, test_f1: float,
+                   probed: int | None = None) -> str:
+    from nerkit.train import TrainConfig
+
+    folder.mkdir()
+    config = TrainConfig(model="e5", output_dir=str(folder), data="conll2002-es", seed=seed,
+                         encoder_layers=layers)
+    (folder / "training_args.json").write_text(
+        json.dumps({"nerkit": dataclasses.asdict(config)}), encoding="utf-8"
+    )
+    results = {"dev_f1": test_f1 - 1, "test_f1": test_f1, "train_seconds": 900.0,
+               "train_loss": 0.2, "dev_per_type": {"PER": 85.0}, "test_per_type": {"PER": 86.0}}
+    if probed is not None:
+        results["encoder_layers"] = probed
+    (folder / "eval_results.json").write_text(json.dumps(results), encoding="utf-8")
+    return str(folder)
+
+
+def test_accuracy_probe_choice_and_uneven_seeds(tmp_path: Path) -> None:
+    """A run given the probe's layer count explicitly counts as a defaults run; seeds may differ
+    between systems with --skip-training, and the same-seed gain is reported next to the means."""
+    accuracy = _load("accuracy")
+    hf = tmp_path / "hf.json"
+    hf.write_text(json.dumps(_hf_result(5e-5, 42, 80.0, 82.0)), encoding="utf-8")
+    auto_43 = _nerkit_folder(tmp_path / "n43", 43, "auto", 87.0, probed=8)
+    explicit_42 = _nerkit_folder(tmp_path / "n42", 42, 8, 85.0)
+    common = ["--model", "e5", "--seeds", "42", "43", "--skip-training",
+              "--out", str(tmp_path / "a.json")]
+    results = accuracy.main([*common, "--reuse", str(hf), auto_43, explicit_42])
+    assert results["test_f1_gain"] == pytest.approx(86.0 - 82.0)
+    assert results["test_f1_gain_per_seed"] == {42: pytest.approx(3.0)}
+    assert results["test_f1_gain_same_seeds"] == pytest.approx(3.0)
+    by_seed = {r["seed"]: r for r in results["runs"] if r["system"] == "nerkit"}
+    assert by_seed[43]["settings"]["encoder_layers_chosen_by"] == "layer probe"
+
+    other = _nerkit_folder(tmp_path / "n44", 42, 6, 85.0)
+    with pytest.raises(SystemExit, match="encoder_layers 6 \\(want 'auto'\\)"):
+        accuracy.main([*common, "--reuse", str(hf), auto_43, other])
+    with pytest.raises(SystemExit, match="no run of nerkit"):
+        accuracy.main([*common, "--reuse", str(hf)])
