@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -49,9 +48,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import env_info
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DOCSTART = "-DOCSTART-"
@@ -245,25 +245,13 @@ def write_predictions(path: Path, sentences: Sequence[Sentence], pred: list[list
 
 
 def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in ("torch", "transformers", "tokenizers", "accelerate", "seqeval", "numpy"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return env_info.versions(
+        ("torch", "transformers", "tokenizers", "accelerate", "seqeval", "numpy")
+    )
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, Any] = {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
+    info = env_info.machine()
     try:
         import torch
 

@@ -32,10 +32,10 @@ import shlex
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import env_info
 import httpx
 
 from nerkit.server.process import ServerProcess, launch_server
@@ -186,28 +186,11 @@ async def run_load(
 
 
 def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {"host": platform.node(), "platform": platform.platform(),
-                            "cpus": os.cpu_count(),
-                            "load_average_at_start": os.getloadavg()}
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
-        info["cpu"] = found.group(1) if found else platform.processor()
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        found = re.search(r"^MemTotal:\s+(\d+) kB", meminfo.read_text(), re.M)
-        info["memory_gib"] = round(int(found.group(1)) / 2**20, 1) if found else None
-    return info
+    return {**env_info.machine(), "host": platform.node()}
 
 
 def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in ("nerkit", "torch", "transformers", "fastapi", "uvicorn", "httpx"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return env_info.versions(("nerkit", "torch", "transformers", "fastapi", "uvicorn", "httpx"))
 
 
 def reproduce(args: argparse.Namespace) -> str:

@@ -46,7 +46,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
-import platform
 import resource
 import shlex
 import statistics
@@ -56,6 +55,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import env_info
 
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
@@ -111,16 +112,6 @@ def spans_to_word_tags(words: list[str], spans: list[Span]) -> list[str]:
 
 
 # ------------------------------------------------------------------ machine
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def busy_processes() -> list[str]:
@@ -537,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": command,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {
-            "cpu": cpu_model(),
+            "cpu": env_info.cpu_model(),
             "logical_cpus": os.cpu_count(),
             "physical_cores": physical_cores(),
             "native_bf16": cpu_has_native_bf16(),
@@ -590,23 +581,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _versions() -> dict[str, str]:
-    import numpy
-    import onnxruntime
-    import tokenizers
-    import torch
-    import transformers
-
-    from nerkit import __version__
-
-    return {
-        "python": platform.python_version(),
-        "nerkit": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "tokenizers": tokenizers.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "numpy": numpy.__version__,
-    }
+    return env_info.versions(
+        ("nerkit", "torch", "transformers", "tokenizers", "onnxruntime", "numpy")
+    )
 
 
 if __name__ == "__main__":
