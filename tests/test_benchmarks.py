@@ -269,3 +269,27 @@ def test_accuracy_probe_choice_and_uneven_seeds(tmp_path: Path) -> None:
         accuracy.main([*common, "--reuse", str(hf), auto_43, other])
     with pytest.raises(SystemExit, match="no run of nerkit"):
         accuracy.main([*common, "--reuse", str(hf)])
+
+
+def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
+    """Viterbi + windows is exactly what `nerkit evaluate` scores; truncation only loses words."""
+    from nerkit.evaluate import evaluate_model
+
+    ablation = _load("ablation")
+    out = tmp_path / "ablation.json"
+    lines = [line for line in (DATA / "tiny.test").read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("-DOCSTART-")]
+    test = tmp_path / "long.conll"  # the short test sentences, then all of them as one long one
+    test.write_text((DATA / "tiny.test").read_text(encoding="utf-8") + "\n"
+                    + "\n".join(lines * 3) + "\n", encoding="utf-8")
+    report = ablation.main(["--model", str(tiny_model), "--data", str(test), "--splits", "test",
+                            "--runs", f"tiny={tiny_model}", "--json", str(out)])
+    rows = report["prediction"]["test"]
+    expected = evaluate_model(tiny_model, test, write=False)["entity"]["micro"]["f1"]
+    assert rows["viterbi+windows"]["f1"] == pytest.approx(expected)
+    # max_length 16: the long sentence does not fit, and its cut words count as O
+    assert rows["_truncation"]["sentences_cut"] == 1
+    assert rows["_truncation"]["words_cut"] > 0
+    assert rows["viterbi+truncation"]["recall"] <= rows["viterbi+windows"]["recall"]
+    assert report["training"][0]["settings"]["encoder_layers"].startswith("auto (")
+    assert json.loads(out.read_text())["prediction"]["test"]["_truncation"] == rows["_truncation"]

@@ -1,0 +1,192 @@
+"""Ablation: what each part of nerkit adds, in dev (and test) entity F1.
+
+Two kinds of rows:
+
+- **prediction-time parts**, measured on one trained model with one forward pass per split:
+  constrained Viterbi decoding against plain argmax, and windows against the recipe's
+  truncation (words past the first ``max_length`` subwords of a sentence predicted ``O``, as the
+  recipe's model never sees them). Both are exact for this model, no retraining involved.
+- **training-time settings**, from finished runs (``--runs LABEL=PATH``, nerkit model folders or
+  ``hf_recipe.py --json`` files) on the same encoder, corpus, epochs, batch and seed: the table
+  shows each run's dev and test F1, its difference to the first run, and the settings in which
+  it differs from the run before it. One 3-epoch run costs ~40 minutes on 2 CPU cores, so this
+  table holds the runs that were affordable, not one run per setting.
+
+Dev decides; test is shown, never used for a choice.
+
+Example::
+
+    python3 benchmarks/ablation.py --model benchmarks/runs/conll2002-es/nerkit-seed43 \\
+        --runs "recipe lr 5e-5=benchmarks/runs/conll2002-es/hf-lr5e-5-seed42.json" \\
+               "nerkit old defaults=/path/to/e5-es-full" "nerkit defaults=/path/to/run"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import env_info
+import numpy as np
+
+from nerkit.corpus import Sentence, load_split
+from nerkit.metrics import score
+from nerkit.tagger import Tagger
+
+HERE = Path(__file__).resolve().parent
+# settings shown when two training runs differ (the rest is the shared budget)
+SHOWN = ("learning_rate", "head_learning_rate", "warmup_ratio", "encoder_layers", "sampling",
+         "max_length", "decoding", "freeze_embeddings", "weight_decay", "scheduler")
+
+
+def truncated_words(tagger: Tagger, sentences: Sequence[Sentence]) -> list[int]:
+    """Per sentence, how many leading words fit in one ``max_length`` input (the recipe's cut)."""
+    encoder = tagger.predictor.encoder
+    kept = []
+    for pieces in encoder.word_pieces([list(s.words) for s in sentences]):
+        used, n = 0, 0
+        for word in pieces:
+            used += len(word)
+            if used > encoder.budget:
+                break
+            n += 1
+        kept.append(n)
+    return kept
+
+
+def prediction_ablation(
+    tagger: Tagger, sentences: Sequence[Sentence], batch_size: int
+) -> dict[str, dict[str, Any]]:
+    """Entity F1 of the four combinations of {Viterbi, argmax} x {windows, truncation}."""
+    predictor = tagger.predictor
+    log_probs = predictor.word_log_probs([list(s.words) for s in sentences], batch_size)
+    names = np.array(predictor.labels.labels, dtype=object)
+    gold = [list(s.tags) for s in sentences]
+    kept = truncated_words(tagger, sentences)
+    viterbi = [names[row].tolist() for row in predictor.decoder.decode_batch(log_probs)]
+    argmax = [names[row.argmax(1)].tolist() for row in log_probs]
+    out: dict[str, dict[str, Any]] = {}
+    for decoding, pred in (("viterbi", viterbi), ("argmax", argmax)):
+        for context, cut in (("windows", False), ("truncation", True)):
+            tags = pred
+            if cut:
+                tags = [p[:k] + ["O"] * (len(p) - k) for p, k in zip(pred, kept, strict=True)]
+            out[f"{decoding}+{context}"] = score(gold, tags)["micro"]
+    out["_truncation"] = {
+        "sentences_cut": sum(k < len(s) for k, s in zip(kept, sentences, strict=True)),
+        "words_cut": sum(len(s) - k for k, s in zip(kept, sentences, strict=True)),
+    }
+    return out
+
+
+def read_run(path: str) -> dict[str, Any]:
+    """dev/test F1 and settings of a nerkit model folder or an ``hf_recipe.py --json`` file."""
+    p = Path(path)
+    if p.is_dir():
+        results = json.loads((p / "eval_results.json").read_text(encoding="utf-8"))
+        config = json.loads((p / "training_args.json").read_text(encoding="utf-8"))["nerkit"]
+        if config.get("encoder_layers") == "auto":
+            config["encoder_layers"] = f"auto ({results.get('encoder_layers')})"
+        return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
+                "test_f1": results.get("test_f1"), "seed": config.get("seed"),
+                "train_seconds": results.get("train_seconds"),
+                "settings": {k: config.get(k) for k in SHOWN}}
+    data = json.loads(p.read_text(encoding="utf-8"))
+    s = data["settings"]
+    return {"system": "hf-recipe", "dev_f1": data["dev"]["full_gold"]["f1"],
+            "test_f1": data["test"]["full_gold"]["f1"], "seed": s["seed"],
+            "train_seconds": data.get("train_seconds"),
+            "settings": {"learning_rate": s["lr"], "head_learning_rate": None,
+                         "warmup_ratio": 0.0, "encoder_layers": "all", "sampling": "random",
+                         "max_length": f"{s['max_length']} (truncation)", "decoding": "argmax",
+                         "freeze_embeddings": False, "weight_decay": 0.0,
+                         "scheduler": "linear", "checkpoint": "last"}}
+
+
+def _diff(before: dict[str, Any] | None, now: dict[str, Any]) -> str:
+    if before is None:
+        return "(reference)"
+    keys = sorted(set(before) | set(now))
+    changed = [f"{k}={now.get(k)}" for k in keys if before.get(k) != now.get(k)]
+    return ", ".join(changed) or "same settings"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", help="trained nerkit model folder for the prediction-time rows")
+    p.add_argument("--data", default="conll2002-es", help="corpus name or column file")
+    p.add_argument("--data-dir", default=None, help="folder holding conll2002/ ($NERKIT_DATA)")
+    p.add_argument("--splits", nargs="+", default=["dev", "test"])
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--runs", nargs="*", default=[], metavar="LABEL=PATH",
+                   help="finished training runs, in the order to compare them")
+    p.add_argument("--json", default=str(HERE / "results" / "ablation-conll2002-es.json"))
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    report: dict[str, Any] = {
+        "command": shlex.join(["python3", "benchmarks/ablation.py", *(argv or sys.argv[1:])]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": env_info.machine(),
+        "versions": env_info.versions(("nerkit", "torch", "transformers")),
+        "model": args.model,
+        "data": args.data,
+    }
+    if args.model:
+        tagger = Tagger.load(args.model)
+        rows = {}
+        for split in args.splits:
+            rows[split] = prediction_ablation(
+                tagger, load_split(args.data, split, args.data_dir), args.batch_size
+            )
+        report["prediction"] = rows
+        print(f"prediction-time parts, one model ({args.model}), entity F1:")
+        print(f"{'decoding + context':<22}" + "".join(f"{s:>10}" for s in args.splits))
+        for key in ("viterbi+windows", "argmax+windows", "viterbi+truncation",
+                    "argmax+truncation"):
+            cells = []
+            for split in args.splits:
+                f1 = rows[split][key]["f1"]
+                delta = f1 - rows[split]["viterbi+windows"]["f1"]
+                cells.append(f"{f1:6.2f}" + (f" ({delta:+.2f})" if delta else ""))
+            print(f"{key:<22}" + "".join(f"{c:>16}" for c in cells))
+        for split in args.splits:
+            cut = rows[split]["_truncation"]
+            print(f"  {split}: truncation at {tagger.predictor.encoder.max_length} subwords cuts "
+                  f"{cut['sentences_cut']} sentences, {cut['words_cut']} words")
+    if args.runs:
+        runs = []
+        for item in args.runs:
+            label, _, path = item.partition("=")
+            if not path:
+                raise SystemExit(f"ablation: --runs wants LABEL=PATH, got {item!r}")
+            runs.append({"label": label, "path": path, **read_run(path)})
+        report["training"] = runs
+        first = runs[0]
+        print("\ntraining-time settings, finished runs (same encoder, corpus, epochs, batch):")
+        print(f"{'run':<28}{'seed':>5}{'dev F1':>9}{'test F1':>9}{'dev vs first':>14}  "
+              "changed from the row above")
+        before = None
+        for run in runs:
+            delta = run["dev_f1"] - first["dev_f1"]
+            print(f"{run['label']:<28}{run['seed']:>5}{run['dev_f1']:>9.2f}{run['test_f1']:>9.2f}"
+                  f"{delta:>+14.2f}  {_diff(before, run['settings'])}")
+            before = run["settings"]
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nwrote {out}\nreproduce: {report['command']}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
