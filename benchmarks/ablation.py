@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             )
         report["prediction"] = rows
         print(f"prediction-time parts, one model ({args.model}), entity F1:")
-        print(f"{'decoding + context':<22}" + "".join(f"{s:>10}" for s in args.splits))
+        print(f"{'decoding + context':<22}" + "".join(f"{s:>16}" for s in args.splits))
         for key in ("viterbi+windows", "argmax+windows", "viterbi+truncation",
                     "argmax+truncation"):
             cells = []
