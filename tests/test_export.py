@@ -114,6 +114,15 @@ def test_parallel_batches_give_the_same_logits(exports: dict[str, Path], rows: i
     np.testing.assert_allclose(parallel[real], serial[real], rtol=1e-5, atol=1e-5)
 
 
+def test_latency_mode_runs_whole_batches(exports: dict[str, Path]) -> None:
+    throughput = Tagger.load(exports["fp32"], threads=2)
+    latency = Tagger.load(exports["fp32"], threads=2, latency=True)
+    assert throughput.predictor.backend.parallel_batches
+    assert not latency.predictor.backend.parallel_batches
+    assert latency.predictor.backend.threads == 2
+    assert list(latency.tag_many(TEXTS)) == list(throughput.tag_many(TEXTS))
+
+
 def test_int8_export_loads_and_tags(exports: dict[str, Path], torch_tagger: Tagger) -> None:
     tagger = Tagger.load(exports["int8"], threads=1)
     assert tagger.predictor.backend.threads == 1

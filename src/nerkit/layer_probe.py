@@ -8,10 +8,15 @@ from the top then starts from worse features and spends its budget undoing that.
 
 The probe measures it directly, per layer, before training: the frozen encoder embeds a sample
 of training sentences, a multinomial logistic regression per layer learns the tags from the first
-piece of each word, and its accuracy on other held-out training sentences scores the layer.
-Training then keeps the layers up to the best one (ties go to fewer layers), which is also
-cheaper to train and to run. Only training sentences are used, so
-dev stays untouched for checkpoint selection.
+piece of each word, and its F1 on the entity tokens of other training sentences scores the
+layer. Training then keeps the layers up to the best one (ties go to fewer layers), which is
+also cheaper to train and to run. Only training sentences are used, so dev stays untouched for
+checkpoint selection.
+
+Measured on e5-small: best layer 8 of 12 on esp.train (probe F1 77.0 there, 58.8 at the top),
+6 of 12 on ned.train (79.2 against 62.4). Keeping 8 layers, with the other default settings,
+took dev F1 on esp.testa from 76.75 to 83.50 (issue 4; that run changed the learning rates
+too, so the probe's own share is not separated).
 """
 
 from __future__ import annotations
