@@ -42,7 +42,7 @@ from nerkit.tagger import Tagger
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
 SHOWN = ("learning_rate", "head_learning_rate", "warmup_ratio", "encoder_layers", "sampling",
-         "max_length", "decoding", "freeze_embeddings", "weight_decay", "scheduler")
+         "max_length", "decoding", "freeze_embeddings", "weight_decay", "scheduler", "checkpoint")
 
 
 def truncated_words(tagger: Tagger, sentences: Sequence[Sentence]) -> list[int]:
@@ -93,6 +93,10 @@ def read_run(path: str) -> dict[str, Any]:
         config = json.loads((p / "training_args.json").read_text(encoding="utf-8"))["nerkit"]
         if config.get("encoder_layers") == "auto":
             config["encoder_layers"] = f"auto ({results.get('encoder_layers')})"
+        elif config.get("encoder_layers") is None:
+            config["encoder_layers"] = "all"
+        config["max_length"] = f"{config.get('max_length')} (windows)"
+        config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),
                 "train_seconds": results.get("train_seconds"),
