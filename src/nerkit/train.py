@@ -32,11 +32,12 @@ logger = logging.getLogger("nerkit")
 class TrainConfig:
     """Training settings.
 
-    The defaults are the ones measured best on dev (issue 4, ``benchmarks/accuracy.py``), not the
-    classic recipe's: encoder learning rate 1e-4 with 10% warmup, a 1e-3 rate for the new head
-    (a random head at the encoder's small rate needs most of the budget just to start), and
-    ``encoder_layers="auto"``: a linear probe picks how many encoder layers to keep
-    (:mod:`nerkit.layer_probe`). ``encoder_layers="all"`` (or None) keeps every layer.
+    The defaults are those of the best dev run measured so far (issue 4, README "Accuracy
+    against the Hugging Face recipe"), not the classic recipe's: encoder learning rate 1e-4 with
+    10% warmup, a 1e-3 rate for the new head (a random head at the encoder's small rate needs
+    most of the budget just to start), and ``encoder_layers="auto"``: a linear probe picks how
+    many encoder layers to keep (:mod:`nerkit.layer_probe`); ``encoder_layers="all"`` (or None)
+    keeps every layer.
     """
 
     model: str = ""
