@@ -123,3 +123,30 @@ def test_head_learning_rate_groups(tmp_path: Path, tiny_encoder: Path) -> None:
         assert len(in_head) == 1
         assert group["lr"] == (1e-2 if in_head == {True} else 1e-4)
     assert optimizer.defaults.get("fused") is True
+
+
+def test_layer_lr_decay_groups(tmp_path: Path, tiny_encoder: Path) -> None:
+    """Top layer at lr, each lower layer times the decay, embeddings below the lowest layer."""
+    from transformers import AutoModelForTokenClassification, TrainingArguments
+
+    from nerkit.train import _make_trainer_class
+
+    model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
+    trainer = _make_trainer_class()(model=model, args=args, nerkit_eval=None, head_lr=1e-2,
+                                    layer_lr_decay=0.5)
+    optimizer = trainer.create_optimizer()
+    lr_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    expected = {
+        "classifier.weight": 1e-2,
+        "bert.encoder.layer.1.output.dense.weight": 1e-4,
+        "bert.encoder.layer.0.output.dense.weight": 5e-5,
+        "bert.embeddings.word_embeddings.weight": 2.5e-5,
+        "bert.embeddings.LayerNorm.weight": 2.5e-5,
+    }
+    for name, lr in expected.items():
+        assert lr_of[id(named[name])] == pytest.approx(lr), name
+    assert len(lr_of) == sum(p.requires_grad for p in model.parameters())
+    with pytest.raises(ConfigError, match="layer_lr_decay must be in"):
+        TrainConfig(model="m", output_dir="o", data="conll2002-es", layer_lr_decay=1.5).check()

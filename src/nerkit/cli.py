@@ -209,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--head-learning-rate", type=float,
                        help="for the new classifier head (default 1e-3)")
     train.add_argument("--warmup-ratio", type=float, help="share of steps warming up (0.1)")
+    train.add_argument("--layer-lr-decay", type=float,
+                       help="layer-wise lr decay: each lower encoder layer's rate times this "
+                       "(default 1: off; 0.8-0.95 are usual)")
     train.add_argument("--weight-decay", type=float)
     train.add_argument("--scheduler", help="linear, cosine, constant... (default linear)")
     train.add_argument("--sampling", choices=["random", "group_by_length"],

@@ -56,6 +56,7 @@ def write_model_card(
         "learning rate": config.learning_rate,
         "head learning rate": config.head_learning_rate or config.learning_rate,
         "warmup ratio": config.warmup_ratio,
+        "layer-wise lr decay": config.layer_lr_decay,
         "scheduler": config.scheduler,
         "weight decay": config.weight_decay,
         "encoder layers kept": _layers_kept(config, results),

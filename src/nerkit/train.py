@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -53,6 +54,7 @@ class TrainConfig:
     epochs: float = 3.0
     learning_rate: float = 1e-4
     head_learning_rate: float | None = 1e-3
+    layer_lr_decay: float = 1.0
     warmup_ratio: float = 0.1
     weight_decay: float = 0.0
     scheduler: str = "linear"
@@ -110,6 +112,10 @@ class TrainConfig:
             raise ConfigError("epochs must be positive (or set max_steps)")
         if self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0 < self.layer_lr_decay <= 1:
+            raise ConfigError(
+                f"layer_lr_decay must be in (0, 1] (1 = no decay), got {self.layer_lr_decay}"
+            )
         self.encoder_layers = parse_encoder_layers(self.encoder_layers)
 
 
@@ -188,34 +194,74 @@ class _WindowDataset:
         return {"input_ids": w.input_ids, "labels": w.labels}
 
 
+_LAYER_INDEX = re.compile(r"\.layer\.(\d+)\.")
+
+
+def parameter_learning_rates(
+    model: Any, lr: float, head_lr: float | None, layer_lr_decay: float = 1.0
+) -> dict[str, float]:
+    """The learning rate of every parameter: head, encoder layers (decayed downwards), embeddings.
+
+    With layer-wise decay ``d`` the top encoder layer trains at ``lr``, the one below at
+    ``lr * d``, and so on; the embeddings at ``lr * d ** layers``: lower layers hold more
+    general features and move less. Parameters outside the numbered layers and the embeddings
+    (pooler, shared ALBERT layers) train at ``lr``.
+    """
+    layers = [int(m.group(1)) for n, _ in model.named_parameters()
+              if (m := _LAYER_INDEX.search(n))]
+    top = max(layers, default=-1)
+    rates = {}
+    for name, _ in model.named_parameters():
+        if name.startswith("classifier"):
+            rates[name] = head_lr if head_lr is not None else lr
+        elif (m := _LAYER_INDEX.search(name)) is not None:
+            rates[name] = lr * layer_lr_decay ** (top - int(m.group(1)))
+        elif ".embeddings." in f".{name}":
+            rates[name] = lr * layer_lr_decay ** (top + 1)
+        else:
+            rates[name] = lr
+    return rates
+
+
 def _make_trainer_class() -> type:
     from transformers import Trainer
 
     class NerTrainer(Trainer):
         """Trainer whose evaluation is nerkit's dev entity F1, and with a head learning rate."""
 
-        def __init__(self, *args: Any, nerkit_eval: Any, head_lr: float | None, **kw: Any):
+        def __init__(
+            self,
+            *args: Any,
+            nerkit_eval: Any,
+            head_lr: float | None,
+            layer_lr_decay: float = 1.0,
+            **kw: Any,
+        ):
             super().__init__(*args, **kw)
             self._nerkit_eval = nerkit_eval
             self._head_lr = head_lr
+            self._layer_lr_decay = layer_lr_decay
 
         def create_optimizer(self, model: Any = None) -> Any:
-            if self._head_lr is None or self.optimizer is not None:
+            plain = self._head_lr is None and self._layer_lr_decay == 1.0
+            if plain or self.optimizer is not None:
                 return super().create_optimizer(model)
             model = self.model if model is None else model
             decay = set(self.get_decay_parameter_names(model))
-            groups: dict[tuple[bool, bool], list[Any]] = {}
+            lr_of = parameter_learning_rates(
+                model, self.args.learning_rate, self._head_lr, self._layer_lr_decay
+            )
+            groups: dict[tuple[float, bool], list[Any]] = {}
             for name, p in model.named_parameters():
                 if p.requires_grad:
-                    key = (name.startswith("classifier"), name in decay)
-                    groups.setdefault(key, []).append(p)
+                    groups.setdefault((lr_of[name], name in decay), []).append(p)
             params = [
                 {
                     "params": ps,
-                    "lr": self._head_lr if head else self.args.learning_rate,
+                    "lr": lr,
                     "weight_decay": self.args.weight_decay if decayed else 0.0,
                 }
-                for (head, decayed), ps in groups.items()
+                for (lr, decayed), ps in groups.items()
             ]
             # same optimizer class and settings the Trainer would pick (fused AdamW by
             # default, several times faster on CPU than the per-tensor loop), our groups
@@ -352,6 +398,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         callbacks=callbacks,
         nerkit_eval=dev_scores,
         head_lr=config.head_learning_rate,
+        layer_lr_decay=config.layer_lr_decay,
     )
     resume = config.resume and any((out / "checkpoints").glob("checkpoint-*"))
     if config.resume and not resume:
