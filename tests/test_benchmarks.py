@@ -290,6 +290,8 @@ def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
     # max_length 16: the long sentence does not fit, and its cut words count as O
     assert rows["_truncation"]["sentences_cut"] == 1
     assert rows["_truncation"]["words_cut"] > 0
-    assert rows["viterbi+truncation"]["recall"] <= rows["viterbi+windows"]["recall"]
+    # cutting can shorten or drop predicted entities (a shortened one may even match), never add
+    cut, full = rows["viterbi+truncation"], rows["viterbi+windows"]
+    assert cut["predicted"] <= full["predicted"] and cut["support"] == full["support"]
     assert report["training"][0]["settings"]["encoder_layers"].startswith("auto (")
     assert json.loads(out.read_text())["prediction"]["test"]["_truncation"] == rows["_truncation"]
