@@ -22,7 +22,7 @@ from nerkit.corpus import CORPORA, Sentence, load_split
 from nerkit.errors import ConfigError
 from nerkit.evaluate import evaluate_sentences, write_predictions
 from nerkit.labels import INTERNAL_SCHEME, LabelSet
-from nerkit.layer_probe import probe_layers
+from nerkit.layer_probe import encoder_layer_count, probe_layers
 from nerkit.model import ModelMeta, new_classifier, save_classifier
 from nerkit.schemes import convert_tags
 
@@ -144,17 +144,16 @@ def keep_encoder_layers(model: Any, n: int) -> None:
     training and tagging faster. The result is a plain, smaller model of the same class that
     ``from_pretrained`` and ``pipeline("ner")`` load unchanged (``num_hidden_layers`` = n).
     """
-    encoder = getattr(model.base_model, "encoder", None)
-    layers = getattr(encoder, "layer", None)
-    if layers is None or not hasattr(layers, "__getitem__"):
+    total = encoder_layer_count(model)
+    if total is None:
         raise ConfigError(
             f"encoder_layers: {type(model.base_model).__name__} has no encoder.layer list "
             "(e.g. ALBERT shares one layer); leave encoder_layers unset for this model"
         )
-    total = len(layers)
     if not 1 <= n <= total:
         raise ConfigError(f"encoder_layers must be between 1 and {total}, got {n}")
-    encoder.layer = layers[:n]
+    encoder = model.base_model.encoder
+    encoder.layer = encoder.layer[:n]
     model.config.num_hidden_layers = n
 
 
