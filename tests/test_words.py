@@ -7,7 +7,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nerkit.errors import ConfigError, NerkitError
@@ -248,6 +248,7 @@ def test_words_on_realistic_text(text: str) -> None:
 
 @FAST
 @given(latin_text)
+@example("'Ñ́")  # NFD "'N" + marks once read as the Dutch clitic "'n", NFC "'Ñ" did not
 def test_nfc_and_nfd_give_the_same_words(text: str) -> None:
     nfc = unicodedata.normalize("NFC", text)
     nfd = unicodedata.normalize("NFD", text)

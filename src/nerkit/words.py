@@ -197,8 +197,8 @@ def _clusters(text: str) -> tuple[str, list[int], list[int]]:
 
     A cluster is a base character with the combining marks, variation selectors, skin-tone
     modifiers and format characters that follow it (two regional indicators form one flag).
-    The skeleton holds one character per cluster (the cluster composed to NFC when that gives one
-    character, else its base) and one space for each run of separators, so the rules can be
+    The skeleton holds one character per cluster (the first character of the cluster composed to
+    NFC) and one space for each run of separators, so the rules can be
     plain regular expressions while ``starts[i]:ends[i]`` locates skeleton character ``i`` in the
     original text.
     """
@@ -235,13 +235,15 @@ def _clusters(text: str) -> tuple[str, list[int], list[int]]:
         ends.append(i + 1)
         is_open = True
         flag_half = code in _REGIONAL
-    # Give each multi-character cluster the character it composes to.
+    # Give each multi-character cluster the first character it composes to, so that NFC and
+    # NFD spellings get the same skeleton ("N" + U+0303 + U+0301 and "Ñ" + U+0301 both read as
+    # "Ñ"; a Dutch rule must not see the clitic "'n" in the one and not in the other).
     for k, ch in enumerate(skeleton):
         if ends[k] - starts[k] > 1 and ch != " ":
             core = "".join(c for c in text[starts[k] : ends[k]] if unicodedata.category(c) != "Cf")
-            composed = unicodedata.normalize("NFC", core)
-            if len(composed) == 1:
-                skeleton[k] = composed
+            first = unicodedata.normalize("NFC", core)[0]
+            if unicodedata.category(first)[0] != "M":  # an orphan mark stays a letter
+                skeleton[k] = first
     return "".join(skeleton), starts, ends
 
 
