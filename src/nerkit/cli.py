@@ -226,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit-train", type=int, help="use the first N training sentences")
     train.add_argument("--early-stopping", type=int, help="stop after N evaluations w/o gain")
     train.add_argument("--decoding", choices=["viterbi", "argmax"], help="default viterbi")
+    train.add_argument("--crf", action="store_true", default=None,
+                       help="add a CRF head: learned label-transition scores, trained jointly "
+                       "and used by Viterbi")
     train.add_argument("--resume", action="store_true", default=None,
                        help="continue from the last checkpoint in --output-dir")
     train.add_argument("--bf16", action="store_true", default=None, help="bf16 mixed precision")

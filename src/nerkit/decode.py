@@ -4,7 +4,8 @@ A token classifier scores each word independently, so argmax can produce sequenc
 allows (``O I-PER``, ``B-PER I-ORG``). Scorers then guess what was meant. nerkit instead finds
 the most probable sequence among the allowed ones (Viterbi over log-probabilities with the
 scheme's transitions), and uses the same function in evaluation and in the tagger, so both always
-agree on a sentence.
+agree on a sentence. A model trained with a CRF head (:mod:`nerkit.crf`) adds its learned
+transition scores to the allowed moves.
 
 Decoding many sentences (:meth:`Decoder.decode_batch`) is vectorized across sentences: most
 sentences take an exact shortcut (their argmax is already allowed, see :func:`argmax_is_best`),
@@ -14,10 +15,12 @@ loop runs per word or per sentence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from nerkit.errors import ModelError
 from nerkit.schemes import transition_masks
 
 DECODINGS = ("viterbi", "argmax")
@@ -45,7 +48,14 @@ class Decoder:
     [[1, 2], [], [0]]
     """
 
-    def __init__(self, labels: Sequence[str], method: str = "viterbi", scheme: str = "iob2"):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        method: str = "viterbi",
+        scheme: str = "iob2",
+        *,
+        crf: Mapping[str, Any] | None = None,
+    ):
         if method not in DECODINGS:
             raise ValueError(f"unknown decoding {method!r}; choose one of {', '.join(DECODINGS)}")
         self.method = method
@@ -53,10 +63,13 @@ class Decoder:
         self.start_ok = np.array(start, dtype=bool)
         self.trans_ok = np.array(allowed, dtype=bool)
         self.end_ok = np.array(end, dtype=bool)
-        # -inf for forbidden moves; 0 for allowed ones (no learned transition scores here)
-        self.start = np.where(self.start_ok, 0.0, -np.inf)
-        self.trans = np.where(self.trans_ok, 0.0, -np.inf)
-        self.end = np.where(self.end_ok, 0.0, -np.inf)
+        # -inf for forbidden moves; allowed ones score 0, or what a CRF head learned for them
+        learned = _crf_scores(crf, len(labels))
+        self.learned = learned is not None
+        s, t, e = learned or (0.0, 0.0, 0.0)
+        self.start = np.where(self.start_ok, s, -np.inf)
+        self.trans = np.where(self.trans_ok, t, -np.inf)
+        self.end = np.where(self.end_ok, e, -np.inf)
 
     def decode(self, log_probs: np.ndarray) -> np.ndarray:
         """Best label id per word for one sentence (``log_probs`` of shape words x labels)."""
@@ -83,6 +96,13 @@ class Decoder:
         paths = np.split(best, offsets[1:-1])
         if self.method == "argmax":
             return paths
+        if self.learned:  # the argmax shortcut holds for zero transition scores only
+            rest = np.flatnonzero(lengths > 0)
+            for i, path in zip(rest, viterbi_batch(
+                [flat[offsets[i] : offsets[i + 1]] for i in rest], self.start, self.trans, self.end
+            ), strict=True):
+                paths[i] = path
+            return paths
         shortcut = argmax_is_best(flat, best, offsets, self.start_ok, self.trans_ok, self.end_ok)
         rest = np.flatnonzero(~shortcut & (lengths > 0))
         if len(rest):
@@ -92,6 +112,31 @@ class Decoder:
             for i, path in zip(rest, decoded, strict=True):
                 paths[i] = path
         return paths
+
+
+def _crf_scores(
+    crf: Mapping[str, Any] | None, n_labels: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Start, transition and end scores learned by a CRF head (``nerkit.json``), checked."""
+    if crf is None:
+        return None
+    try:
+        start = np.asarray(crf["start"], dtype=np.float64)
+        trans = np.asarray(crf["transitions"], dtype=np.float64)
+        end = np.asarray(crf["end"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelError(
+            f"the CRF scores in nerkit.json are unreadable ({err!r}); they need start, "
+            "transitions and end; train the model again or remove the crf entry"
+        ) from None
+    if start.shape != (n_labels,) or trans.shape != (n_labels, n_labels) or end.shape != (
+        n_labels,
+    ):
+        raise ModelError(
+            f"the CRF scores in nerkit.json are for {len(start)} labels but the model has "
+            f"{n_labels}; the nerkit.json does not belong to this model"
+        )
+    return start, trans, end
 
 
 def argmax_is_best(

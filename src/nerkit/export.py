@@ -321,7 +321,9 @@ def parity_report(
     from nerkit.onnx_backend import OnnxBackend
 
     tokenizer = load_tokenizer(onnx_dir)
-    common = dict(max_length=meta.max_length, decoding=meta.decoding, scheme=meta.scheme)
+    common = dict(
+        max_length=meta.max_length, decoding=meta.decoding, scheme=meta.scheme, crf=meta.crf
+    )
     torch_predictor = Predictor(model, tokenizer, labels, **common)
     onnx_predictor = Predictor(OnnxBackend(onnx_dir / ONNX_FILE), tokenizer, labels, **common)
 

@@ -138,13 +138,14 @@ class Predictor:
         max_length: int = 128,
         decoding: str = "viterbi",
         scheme: str = "iob2",
+        crf: dict[str, Any] | None = None,
     ) -> None:
         # a torch module (it has parameters) is wrapped; anything else is already a Backend
         self.backend: Backend = TorchBackend(model) if hasattr(model, "parameters") else model
         self.tokenizer = tokenizer
         self.labels = labels
         self.encoder = WindowEncoder(tokenizer, max_length)
-        self.decoder = Decoder(labels.labels, decoding, scheme)
+        self.decoder = Decoder(labels.labels, decoding, scheme, crf=crf)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def word_log_probs(

@@ -3,7 +3,8 @@
 A nerkit model folder is what ``AutoModelForTokenClassification.from_pretrained`` and
 ``pipeline("ner")`` load unchanged (config with ``id2label``/``label2id``, safetensors weights,
 tokenizer), plus ``nerkit.json`` with what the plain folder cannot say: the tagging scheme, the
-window length and the decoding the model was evaluated with. Saving goes to a temporary folder
+window length, the decoding the model was evaluated with and, for a model trained with
+``--crf``, the learned transition scores. Saving goes to a temporary folder
 that replaces the target in one rename, so an interrupted save never leaves a broken model.
 """
 
@@ -34,6 +35,8 @@ class ModelMeta:
     language: str = "es"
     encoder: str = ""
     nerkit_version: str = __version__
+    # start/transitions/end scores learned by a CRF head (nerkit.crf), None without one
+    crf: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -60,6 +60,7 @@ def write_model_card(
         "scheduler": config.scheduler,
         "weight decay": config.weight_decay,
         "encoder layers kept": _layers_kept(config, results),
+        "CRF head (transition scores learned jointly)": getattr(config, "crf", False),
         "word embeddings frozen": config.freeze_embeddings,
         "seed": config.seed,
         "training sentences": len(splits.train),

@@ -122,6 +122,7 @@ class Tagger:
             max_length=meta.max_length,
             decoding=decoding or meta.decoding,
             scheme=meta.scheme,
+            crf=meta.crf,
         )
         return cls(predictor, meta, splitter=splitter, batch_size=batch_size)
 

@@ -3,7 +3,8 @@
 The Trainer runs the loop (devices, mixed precision, checkpoints, resume, accelerate/torchrun);
 nerkit supplies the data (windows with first-piece labels, nothing truncated), the dev score
 (entity F1 with the same windowed, constrained decoding as ``nerkit evaluate``) that picks the
-best checkpoint, and the reports written next to the model.
+best checkpoint, the loss of an optional CRF head (:mod:`nerkit.crf`), and the reports written
+next to the model.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class TrainConfig:
     limit_train: int | None = None
     early_stopping: int | None = None
     decoding: str = "viterbi"
+    crf: bool = False
     resume: bool = False
     bf16: bool = False
     fp16: bool = False
@@ -201,6 +203,7 @@ def parameter_learning_rates(
 ) -> dict[str, float]:
     """The learning rate of every parameter: head, encoder layers (decayed downwards), embeddings.
 
+    The new parts (the classifier, a CRF head's scores) train at ``head_lr``.
     With layer-wise decay ``d`` the top encoder layer trains at ``lr``, the one below at
     ``lr * d``, and so on; the embeddings at ``lr * d ** layers``: lower layers hold more
     general features and move less. Parameters outside the numbered layers and the embeddings
@@ -211,7 +214,7 @@ def parameter_learning_rates(
     top = max(layers, default=-1)
     rates = {}
     for name, _ in model.named_parameters():
-        if name.startswith("classifier"):
+        if name.startswith(("classifier", "crf.")):
             rates[name] = head_lr if head_lr is not None else lr
         elif (m := _LAYER_INDEX.search(name)) is not None:
             rates[name] = lr * layer_lr_decay ** (top - int(m.group(1)))
@@ -226,7 +229,8 @@ def _make_trainer_class() -> type:
     from transformers import Trainer
 
     class NerTrainer(Trainer):
-        """Trainer whose evaluation is nerkit's dev entity F1, and with a head learning rate."""
+        """Trainer whose evaluation is nerkit's dev entity F1, with a head learning rate and,
+        for a model with a CRF head (``model.crf``), the CRF's sequence loss."""
 
         def __init__(
             self,
@@ -240,6 +244,23 @@ def _make_trainer_class() -> type:
             self._nerkit_eval = nerkit_eval
             self._head_lr = head_lr
             self._layer_lr_decay = layer_lr_decay
+
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
+            crf = getattr(self.accelerator.unwrap_model(model), "crf", None)
+            if crf is None:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            from nerkit.crf import crf_loss
+
+            labels = inputs["labels"]
+            outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
+            loss = crf_loss(crf, outputs.logits, labels)
+            return (loss, outputs) if return_outputs else loss
 
         def create_optimizer(self, model: Any = None) -> Any:
             plain = self._head_lr is None and self._layer_lr_decay == 1.0
@@ -304,6 +325,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from transformers import DataCollatorForTokenClassification, TrainingArguments, set_seed
     from transformers.integrations import TensorBoardCallback
 
+    from nerkit.decode import Decoder
     from nerkit.inference import Predictor, TorchBackend
 
     config.check()
@@ -340,9 +362,19 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 keep_encoder_layers(model, probe.layers)
     elif isinstance(config.encoder_layers, int):
         keep_encoder_layers(model, config.encoder_layers)
+    if config.crf:
+        from nerkit.crf import ChainCRF
+
+        # a submodule of the model, so the Trainer moves, optimizes, checkpoints and resumes it
+        model.crf = ChainCRF(labels.labels)
+
+    def crf_scores(current_model: Any) -> dict[str, Any] | None:
+        crf = getattr(current_model, "crf", None)
+        return crf.scores() if crf is not None else None
 
     def dev_scores(current_model: Any) -> dict[str, Any]:
         predictor.backend = TorchBackend(current_model)
+        predictor.decoder = Decoder(labels.labels, config.decoding, crf=crf_scores(current_model))
         if splits.dev is None:
             return {"micro": {"f1": 0.0, "precision": 0.0, "recall": 0.0}}
         results, _ = evaluate_sentences(predictor, splits.dev, config.eval_batch_size)
@@ -407,13 +439,19 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     model = trainer.model
     model.eval()
+    crf = crf_scores(model)
+    if crf is not None:
+        # the scores go to nerkit.json; the saved weights stay a plain token classifier
+        del model.crf
     predictor.backend = TorchBackend(model)
+    predictor.decoder = Decoder(labels.labels, config.decoding, crf=crf)
     language = CORPORA[config.data].language if config.data in CORPORA else "es"
     meta = ModelMeta(
         max_length=config.max_length,
         decoding=config.decoding,
         language=language,
         encoder=str(config.model),
+        crf=crf,
     )
     save_classifier(out, model, tokenizer, meta)
 
