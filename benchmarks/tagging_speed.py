@@ -354,7 +354,7 @@ def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path],
             report = json.loads(report_path.read_text())
             reused = (
                 report.get("source") == str(model)
-                and "int8_kept_fp32" in report  # written by the current export code
+                and "int8_smoothed" in report  # written by the current export code
                 and (folder / "model.onnx").exists()
             )
         if not reused:

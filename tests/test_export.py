@@ -137,21 +137,32 @@ def test_int8_export_loads_and_tags(exports: dict[str, Path], torch_tagger: Tagg
     assert onnx_bytes < (exports["fp32"] / "model.onnx").stat().st_size
 
 
-def test_int8_report_lists_layers_kept_in_fp32(exports: dict[str, Path]) -> None:
+def test_int8_report_lists_smoothed_layers(exports: dict[str, Path]) -> None:
     report = json.loads((exports["int8"] / REPORT_FILE).read_text())
     assert report["quantize"] == "int8"
-    kept = report["int8_kept_fp32"]
-    assert isinstance(kept, list)
-    assert all(k["input_range_over_rms"] > OUTLIER_RATIO for k in kept)
+    smoothed = report["int8_smoothed"]
+    assert isinstance(smoothed, list)
+    assert all(k["input_range_over_rms"] > OUTLIER_RATIO for k in smoothed)
     meta = json.loads((exports["int8"] / "nerkit.json").read_text())
-    assert meta["extra"]["onnx"]["kept_fp32"] == [k["node"] for k in kept]
+    assert meta["extra"]["onnx"]["smoothed"] == [k["layer"] for k in smoothed]
 
 
-def test_outlier_layers_name_real_onnx_nodes(
-    tiny_model: Path, exports: dict[str, Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With the threshold at 0 every linear layer is listed, under its real ONNX node name."""
+def test_int8_quantizes_every_linear_layer(exports: dict[str, Path]) -> None:
+    """No product with a constant weight is left in fp32 (only activation x activation)."""
     import onnx
+
+    graph = onnx.load(str(exports["int8"] / "model.onnx")).graph
+    constants = {t.name for t in graph.initializer}
+    fp32_products = [n.name for n in graph.node
+                     if n.op_type == "MatMul" and any(i in constants for i in n.input)]
+    assert fp32_products == []
+    assert any(n.op_type == "MatMulInteger" for n in graph.node)
+
+
+def test_smoothing_keeps_the_function(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the threshold at 0 every linear layer is smoothed; the logits do not change, and
+    the inputs' per-channel peaks get more even (what one quantization scale needs)."""
+    import torch
 
     from nerkit import export
     from nerkit.model import load_classifier
@@ -161,9 +172,22 @@ def test_outlier_layers_name_real_onnx_nodes(
     found = export.outlier_layers(model, tokenizer, meta)
     n_linear = sum(type(m).__name__ == "Linear" for m in model.modules())
     assert len(found) == n_linear
-    graph = onnx.load(str(exports["fp32"] / "model.onnx"))
-    names = {n.name for n in graph.graph.node if n.op_type == "MatMul"}
-    assert {k["node"] for k in found} <= names
+    smoothed = export.smooth_layers(model, found)
+    assert all(k["scale_min"] <= k["scale_max"] for k in found)
+    ids = torch.tensor([tokenizer("Ana vive en Madrid")["input_ids"]])
+    mask = torch.ones_like(ids)
+    with torch.inference_mode():
+        before = model(input_ids=ids, attention_mask=mask).logits
+        after = smoothed(input_ids=ids, attention_mask=mask).logits
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
+    assert type(model.get_submodule(found[0]["layer"])).__name__ == "Linear", "original kept"
+    # the spread of channel peaks (largest / median) shrinks for the worst layer
+    worst = found[0]
+    peaks = worst["channel_max"]
+    layer = smoothed.get_submodule(worst["layer"])
+    after_peaks = peaks * layer.inverse_scales
+    spread = float(peaks.max() / peaks.median())
+    assert float(after_peaks.max() / after_peaks.median()) < spread
 
 
 def test_cli_export_and_predict(
