@@ -81,6 +81,28 @@ def test_auto_layers_in_training(tmp_path: Path, tiny_encoder: Path) -> None:
     assert f"{probe['layers']} of 2 (chosen by the layer probe" in (out / "README.md").read_text()
 
 
+def test_resume_reads_the_probe_back(
+    tmp_path: Path, tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--resume keeps the layers the checkpoints were trained with, without probing again."""
+    import nerkit.train
+
+    out = tmp_path / "m"
+    config = TrainConfig(model=str(tiny_encoder), output_dir=str(out),
+                         train=str(DATA / "tiny.train"), max_steps=1, batch_size=2,
+                         keep_checkpoints=True)
+    first = train(config)
+
+    def no_probe(*args: object, **kwargs: object) -> None:
+        raise AssertionError("probed again on --resume")
+
+    monkeypatch.setattr(nerkit.train, "probe_layers", no_probe)
+    config.max_steps, config.resume = 2, True
+    second = train(config)
+    assert second["layer_probe"] == first["layer_probe"]
+    assert second["encoder_layers"] == first["encoder_layers"]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("auto", "auto"), ("all", None), (None, None), ("8", 8), (3, 3)],

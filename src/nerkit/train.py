@@ -23,11 +23,14 @@ from nerkit.corpus import CORPORA, Sentence, load_split
 from nerkit.errors import ConfigError
 from nerkit.evaluate import evaluate_sentences, write_predictions
 from nerkit.labels import INTERNAL_SCHEME, LabelSet
-from nerkit.layer_probe import encoder_layer_count, probe_layers
+from nerkit.layer_probe import ProbeResult, encoder_layer_count, probe_layers
 from nerkit.model import ModelMeta, new_classifier, save_classifier
 from nerkit.schemes import convert_tags
 
 logger = logging.getLogger("nerkit")
+
+# the layer probe's result, next to the checkpoints, so --resume does not probe again
+PROBE_FILE = "layer_probe.json"
 
 
 @dataclass
@@ -351,9 +354,23 @@ def train(config: TrainConfig) -> dict[str, Any]:
     windows = predictor.encoder.windows([s.words for s in splits.train], train_tags)
     logger.info("training data: %s", predictor.encoder.stats.summary())
     encoding_report = asdict(predictor.encoder.stats)
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    resume = config.resume and any((out / "checkpoints").glob("checkpoint-*"))
     probe = None
-    if config.encoder_layers == "auto":
+    probe_file = out / "checkpoints" / PROBE_FILE
+    if config.encoder_layers == "auto" and resume and probe_file.exists():
+        # the checkpoints were trained with the layers chosen then; the probe is
+        # deterministic, so reading its result back gives the same choice without the wait
+        probe = ProbeResult(**json.loads(probe_file.read_text(encoding="utf-8")))
+        logger.info("%s (read back from %s)", probe.summary(), probe_file)
+        if probe.layers < probe.total_layers:
+            keep_encoder_layers(model, probe.layers)
+    elif config.encoder_layers == "auto":
         probe = probe_layers(model, windows, len(labels), labels.id("O"))
+        if probe is not None:
+            probe_file.parent.mkdir(parents=True, exist_ok=True)
+            probe_file.write_text(json.dumps(probe.as_dict()) + "\n", encoding="utf-8")
         if probe is None:
             logger.info("layer probe: this encoder's layers cannot be cut; keeping all")
         else:
@@ -380,8 +397,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
         results, _ = evaluate_sentences(predictor, splits.dev, config.eval_batch_size)
         return results["entity"]
 
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     steps_mode = config.max_steps > 0
     has_dev = splits.dev is not None
     strategy = ("steps" if steps_mode else "epoch") if has_dev else "no"
@@ -431,7 +446,6 @@ def train(config: TrainConfig) -> dict[str, Any]:
         head_lr=config.head_learning_rate,
         layer_lr_decay=config.layer_lr_decay,
     )
-    resume = config.resume and any((out / "checkpoints").glob("checkpoint-*"))
     if config.resume and not resume:
         logger.warning("--resume: no checkpoint in %s; starting from scratch", out / "checkpoints")
     train_output = trainer.train(resume_from_checkpoint=True if resume else None)
