@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 IGNORE = -100  # label id that the loss ignores (PyTorch's CrossEntropyLoss default)
 
 
@@ -204,3 +206,29 @@ def _plan_windows(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
             used += lengths[step]
             step += 1
         start = max(step, start + 1)
+
+
+def pad_windows(
+    windows: Sequence[Window], pad_id: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One batch as right-padded int64 arrays: (input_ids, attention_mask, labels).
+
+    The batch is as wide as its longest window; ``labels`` holds ``IGNORE`` on padding and for
+    windows without labels. Shared by prediction, the layer probe and the ONNX export's dummy
+    batch, so all three feed the network the same way.
+
+    >>> w = Window(0, 0, 1, 0, 1, [0, 7, 2], [1], [IGNORE, 3, IGNORE])
+    >>> [a.tolist() for a in pad_windows([w, Window(1, 0, 0, 0, 0, [0, 2], [])], pad_id=1)]
+    [[[0, 7, 2], [0, 2, 1]], [[1, 1, 1], [1, 1, 0]], [[-100, 3, -100], [-100, -100, -100]]]
+    """
+    width = max(len(w.input_ids) for w in windows)
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    labels = np.full((len(windows), width), IGNORE, dtype=np.int64)
+    for i, w in enumerate(windows):
+        n = len(w.input_ids)
+        ids[i, :n] = w.input_ids
+        mask[i, :n] = 1
+        if w.labels is not None:
+            labels[i, :n] = w.labels
+    return ids, mask, labels

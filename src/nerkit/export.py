@@ -163,17 +163,12 @@ def export_onnx(
 def _torch_export(model: Any, tokenizer: Any, path: Path) -> None:
     import torch
 
-    from nerkit.encoding import WindowEncoder
+    from nerkit.encoding import WindowEncoder, pad_windows
 
     encoder = WindowEncoder(tokenizer, 32)
     windows = encoder.windows([["El", "Gobierno", "de", "España", "."], ["Hola"]])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    width = max(len(w.input_ids) for w in windows)
-    ids = torch.full((len(windows), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(windows), width), dtype=torch.long)
-    for i, w in enumerate(windows):
-        ids[i, : len(w.input_ids)] = torch.tensor(w.input_ids)
-        mask[i, : len(w.input_ids)] = 1
+    ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad)[:2])
     attention = model.config._attn_implementation
     model.set_attn_implementation("eager")
     try:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from nerkit.decode import Decoder, log_softmax
-from nerkit.encoding import Window, WindowEncoder
+from nerkit.encoding import Window, WindowEncoder, pad_windows
 from nerkit.labels import LabelSet
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -181,12 +181,7 @@ class Predictor:
 
     def _forward_array(self, batch: list[Window]) -> np.ndarray:
         """Logits ``(windows, pieces, labels)`` for one batch, right-padded to its longest."""
-        width = max(len(w.input_ids) for w in batch)
-        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for i, w in enumerate(batch):
-            ids[i, : len(w.input_ids)] = w.input_ids
-            mask[i, : len(w.input_ids)] = 1
+        ids, mask, _ = pad_windows(batch, self.pad_id)
         return np.asarray(self.backend(ids, mask))
 
     def _forward(self, batch: list[Window]) -> list[np.ndarray]:

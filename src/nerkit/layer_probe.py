@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nerkit.encoding import IGNORE, Window
+from nerkit.encoding import IGNORE, Window, pad_windows
 
 logger = logging.getLogger("nerkit")
 
@@ -80,14 +80,7 @@ def _features(
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             batch = [windows[i] for i in order[start : start + batch_size]]
-            width = max(len(w.input_ids) for w in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            tags = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-            for row, w in enumerate(batch):
-                ids[row, : len(w.input_ids)] = torch.tensor(w.input_ids)
-                mask[row, : len(w.input_ids)] = 1
-                tags[row, : len(w.input_ids)] = torch.tensor(w.labels or [])
+            ids, mask, tags = (torch.from_numpy(a) for a in pad_windows(batch, pad))
             out = model.base_model(
                 input_ids=ids.to(device),
                 attention_mask=mask.to(device),
