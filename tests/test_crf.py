@@ -157,6 +157,13 @@ def test_train_with_crf_saves_scores_and_a_plain_model(tmp_path: Path, tiny_enco
     tagger = Tagger.load(out)
     assert tagger.predictor.decoder.learned
     assert len(tagger.tag_tokens(["Ana", "vive", "en", "Madrid"])) == 4
+    # the ONNX export carries the scores along: same decoding, same tags
+    from nerkit.export import export_onnx
+
+    onnx_tagger = Tagger.load(export_onnx(out, tmp_path / "crf-onnx"))
+    assert onnx_tagger.predictor.decoder.learned
+    sentences = [["Ana", "vive", "en", "Madrid"], ["El", "Gobierno", "de", "España", "."]]
+    assert onnx_tagger.tag_sentences(sentences) == tagger.tag_sentences(sentences)
     # resuming restores the CRF from the checkpoint and goes on
     config.max_steps, config.resume = 3, True
     results = train(config)
