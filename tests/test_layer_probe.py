@@ -101,6 +101,12 @@ def test_resume_reads_the_probe_back(
     second = train(config)
     assert second["layer_probe"] == first["layer_probe"]
     assert second["encoder_layers"] == first["encoder_layers"]
+    # an unreadable saved result is not trusted: the probe runs again, same choice
+    monkeypatch.undo()
+    (out / "checkpoints" / nerkit.train.PROBE_FILE).write_text("{not json")
+    config.max_steps = 3
+    third = train(config)
+    assert third["layer_probe"]["layers"] == first["layer_probe"]["layers"]
 
 
 @pytest.mark.parametrize(

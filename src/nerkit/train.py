@@ -228,6 +228,19 @@ def parameter_learning_rates(
     return rates
 
 
+def _read_probe(path: Path) -> ProbeResult | None:
+    """The layer probe's result saved with the checkpoints, or None (then it runs again)."""
+    if not path.exists():
+        return None
+    try:
+        probe = ProbeResult(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as err:
+        logger.warning("%s: unreadable (%s); running the layer probe again", path, err)
+        return None
+    logger.info("layer probe result read back from %s", path)
+    return probe
+
+
 def _make_trainer_class() -> type:
     from transformers import Trainer
 
@@ -359,18 +372,15 @@ def train(config: TrainConfig) -> dict[str, Any]:
     resume = config.resume and any((out / "checkpoints").glob("checkpoint-*"))
     probe = None
     probe_file = out / "checkpoints" / PROBE_FILE
-    if config.encoder_layers == "auto" and resume and probe_file.exists():
-        # the checkpoints were trained with the layers chosen then; the probe is
+    if config.encoder_layers == "auto":
+        # on --resume the checkpoints were trained with the layers chosen then; the probe is
         # deterministic, so reading its result back gives the same choice without the wait
-        probe = ProbeResult(**json.loads(probe_file.read_text(encoding="utf-8")))
-        logger.info("%s (read back from %s)", probe.summary(), probe_file)
-        if probe.layers < probe.total_layers:
-            keep_encoder_layers(model, probe.layers)
-    elif config.encoder_layers == "auto":
-        probe = probe_layers(model, windows, len(labels), labels.id("O"))
-        if probe is not None:
-            probe_file.parent.mkdir(parents=True, exist_ok=True)
-            probe_file.write_text(json.dumps(probe.as_dict()) + "\n", encoding="utf-8")
+        probe = _read_probe(probe_file) if resume else None
+        if probe is None:
+            probe = probe_layers(model, windows, len(labels), labels.id("O"))
+            if probe is not None:
+                probe_file.parent.mkdir(parents=True, exist_ok=True)
+                probe_file.write_text(json.dumps(probe.as_dict()) + "\n", encoding="utf-8")
         if probe is None:
             logger.info("layer probe: this encoder's layers cannot be cut; keeping all")
         else:
