@@ -42,7 +42,8 @@ from nerkit.tagger import Tagger
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
 SHOWN = ("learning_rate", "head_learning_rate", "warmup_ratio", "encoder_layers", "sampling",
-         "max_length", "decoding", "freeze_embeddings", "weight_decay", "scheduler", "checkpoint")
+         "max_length", "decoding", "crf", "layer_lr_decay", "freeze_embeddings", "weight_decay",
+         "scheduler", "checkpoint")
 
 
 def truncated_words(tagger: Tagger, sentences: Sequence[Sentence]) -> list[int]:
@@ -96,6 +97,9 @@ def read_run(path: str) -> dict[str, Any]:
         elif config.get("encoder_layers") is None:
             config["encoder_layers"] = "all"
         config["max_length"] = f"{config.get('max_length')} (windows)"
+        # settings added after a run was made read as their defaults then (off)
+        config.setdefault("crf", False)
+        config.setdefault("layer_lr_decay", 1.0)
         config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),
@@ -109,6 +113,7 @@ def read_run(path: str) -> dict[str, Any]:
             "settings": {"learning_rate": s["lr"], "head_learning_rate": None,
                          "warmup_ratio": 0.0, "encoder_layers": "all", "sampling": "random",
                          "max_length": f"{s['max_length']} (truncation)", "decoding": "argmax",
+                         "crf": False, "layer_lr_decay": 1.0,
                          "freeze_embeddings": False, "weight_decay": 0.0,
                          "scheduler": "linear", "checkpoint": "last"}}
 
