@@ -97,13 +97,11 @@ class Decoder:
         if self.method == "argmax":
             return paths
         if self.learned:  # the argmax shortcut holds for zero transition scores only
-            rest = np.flatnonzero(lengths > 0)
-            for i, path in zip(rest, viterbi_batch(
-                [flat[offsets[i] : offsets[i + 1]] for i in rest], self.start, self.trans, self.end
-            ), strict=True):
-                paths[i] = path
-            return paths
-        shortcut = argmax_is_best(flat, best, offsets, self.start_ok, self.trans_ok, self.end_ok)
+            shortcut = np.zeros(len(lengths), dtype=bool)
+        else:
+            shortcut = argmax_is_best(
+                flat, best, offsets, self.start_ok, self.trans_ok, self.end_ok
+            )
         rest = np.flatnonzero(~shortcut & (lengths > 0))
         if len(rest):
             decoded = viterbi_batch(
