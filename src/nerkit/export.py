@@ -170,8 +170,10 @@ def _torch_export(model: Any, tokenizer: Any, path: Path) -> None:
     windows = encoder.windows([["El", "Gobierno", "de", "España", "."], ["Hola"]])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad)[:2])
-    attention = model.config._attn_implementation
-    model.set_attn_implementation("eager")
+    # on the encoder: a layer-mix model (nerkit.layer_mix) holds its encoder's config nested
+    encoder = model.base_model
+    attention = encoder.config._attn_implementation
+    encoder.set_attn_implementation("eager")
     try:
         with torch.no_grad(), warnings.catch_warnings():
             # the tracer warns about Python conditions on shapes; with a padded row in the
@@ -192,7 +194,7 @@ def _torch_export(model: Any, tokenizer: Any, path: Path) -> None:
                 dynamo=False,
             )
     finally:
-        model.set_attn_implementation(attention)
+        encoder.set_attn_implementation(attention)
 
 
 def outlier_layers(model: Any, tokenizer: Any, meta: Any) -> list[dict[str, Any]]:

@@ -4,8 +4,11 @@ A nerkit model folder is what ``AutoModelForTokenClassification.from_pretrained`
 ``pipeline("ner")`` load unchanged (config with ``id2label``/``label2id``, safetensors weights,
 tokenizer), plus ``nerkit.json`` with what the plain folder cannot say: the tagging scheme, the
 window length, the decoding the model was evaluated with and, for a model trained with
-``--crf``, the learned transition scores. Saving goes to a temporary folder
-that replaces the target in one rename, so an interrupted save never leaves a broken model.
+``--crf``, the learned transition scores. A model trained with ``--layer-mix`` is the one
+exception to "plain classifier": its folder names its own class (:mod:`nerkit.layer_mix`),
+which this module registers with the Auto classes so nerkit loads both kinds the same way.
+Saving goes to a temporary folder that replaces the target in one rename, so an interrupted save
+never leaves a broken model.
 """
 
 from __future__ import annotations
@@ -50,6 +53,24 @@ class ModelMeta:
 
     def write(self, folder: Path) -> None:
         (folder / META_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n", "utf-8")
+
+
+def register_layer_mix() -> None:
+    """Make the Auto classes load ``nerkit_layer_mix`` folders with nerkit's installed code.
+
+    ``register_for_auto_class`` also makes ``save_pretrained`` copy :mod:`nerkit.layer_mix` into
+    the folder with an ``auto_map``, for users of plain transformers (``trust_remote_code``).
+    """
+    from transformers import AutoConfig, AutoModelForTokenClassification
+
+    from nerkit.layer_mix import LayerMixConfig, LayerMixForTokenClassification
+
+    AutoConfig.register(LayerMixConfig.model_type, LayerMixConfig, exist_ok=True)
+    AutoModelForTokenClassification.register(
+        LayerMixConfig, LayerMixForTokenClassification, exist_ok=True
+    )
+    LayerMixConfig.register_for_auto_class()
+    LayerMixForTokenClassification.register_for_auto_class("AutoModelForTokenClassification")
 
 
 def _is_local(name: str | os.PathLike[str]) -> bool:
@@ -98,6 +119,7 @@ def load_classifier(folder: str | os.PathLike[str]) -> tuple[Any, Any, LabelSet,
         raise ModelError(f"{folder}: model folder not found; check the path")
     if not (path / "config.json").exists():
         raise ModelError(f"{folder}: no config.json here; give the folder `nerkit train` wrote")
+    register_layer_mix()
     config = AutoConfig.from_pretrained(str(path))
     architectures = getattr(config, "architectures", None) or []
     id2label = getattr(config, "id2label", {}) or {}

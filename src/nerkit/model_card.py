@@ -61,6 +61,9 @@ def write_model_card(
         "weight decay": config.weight_decay,
         "encoder layers kept": _layers_kept(config, results),
         "CRF head (transition scores learned jointly)": getattr(config, "crf", False),
+        "learned mix of the hidden layers (share per layer, embeddings first)": (
+            results.get("layer_mix") or False
+        ),
         "word embeddings frozen": config.freeze_embeddings,
         "seed": config.seed,
         "training sentences": len(splits.train),

@@ -24,7 +24,7 @@ from nerkit.errors import ConfigError
 from nerkit.evaluate import evaluate_sentences, write_predictions
 from nerkit.labels import INTERNAL_SCHEME, LabelSet
 from nerkit.layer_probe import ProbeResult, encoder_layer_count, probe_layers
-from nerkit.model import ModelMeta, new_classifier, save_classifier
+from nerkit.model import ModelMeta, new_classifier, register_layer_mix, save_classifier
 from nerkit.schemes import convert_tags
 
 logger = logging.getLogger("nerkit")
@@ -71,6 +71,7 @@ class TrainConfig:
     early_stopping: int | None = None
     decoding: str = "viterbi"
     crf: bool = False
+    layer_mix: bool = False
     resume: bool = False
     bf16: bool = False
     fp16: bool = False
@@ -206,7 +207,7 @@ def parameter_learning_rates(
 ) -> dict[str, float]:
     """The learning rate of every parameter: head, encoder layers (decayed downwards), embeddings.
 
-    The new parts (the classifier, a CRF head's scores) train at ``head_lr``.
+    The new parts (the classifier, a CRF head's scores, a layer mix) train at ``head_lr``.
     With layer-wise decay ``d`` the top encoder layer trains at ``lr``, the one below at
     ``lr * d``, and so on; the embeddings at ``lr * d ** layers``: lower layers hold more
     general features and move less. Parameters outside the numbered layers and the embeddings
@@ -217,7 +218,7 @@ def parameter_learning_rates(
     top = max(layers, default=-1)
     rates = {}
     for name, _ in model.named_parameters():
-        if name.startswith(("classifier", "crf.")):
+        if name.startswith(("classifier", "crf.", "layer_mix.")):
             rates[name] = head_lr if head_lr is not None else lr
         elif (m := _LAYER_INDEX.search(name)) is not None:
             rates[name] = lr * layer_lr_decay ** (top - int(m.group(1)))
@@ -389,6 +390,12 @@ def train(config: TrainConfig) -> dict[str, Any]:
                 keep_encoder_layers(model, probe.layers)
     elif isinstance(config.encoder_layers, int):
         keep_encoder_layers(model, config.encoder_layers)
+    if config.layer_mix:
+        from nerkit.layer_mix import wrap_with_layer_mix
+
+        # after the layer cut: the mix is over the hidden states of the layers kept
+        register_layer_mix()
+        model = wrap_with_layer_mix(model)
     if config.crf:
         from nerkit.crf import ChainCRF
 
@@ -488,7 +495,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
         "encoding": encoding_report,
         "device": str(next(model.parameters()).device),
         "torch_threads": torch.get_num_threads(),
-        "encoder_layers": model.config.num_hidden_layers,
+        "encoder_layers": model.base_model.config.num_hidden_layers,
+        "layer_mix": model.layer_mix.shares() if hasattr(model, "layer_mix") else None,
         "layer_probe": probe.as_dict() if probe else None,
     }
     for split, sentences in (("dev", splits.dev), ("test", splits.test)):
