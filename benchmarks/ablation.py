@@ -42,8 +42,8 @@ from nerkit.tagger import Tagger
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
 SHOWN = ("learning_rate", "head_learning_rate", "warmup_ratio", "encoder_layers", "sampling",
-         "max_length", "decoding", "crf", "layer_lr_decay", "freeze_embeddings", "weight_decay",
-         "scheduler", "checkpoint")
+         "max_length", "decoding", "crf", "layer_mix", "layer_lr_decay", "freeze_embeddings",
+         "weight_decay", "scheduler", "checkpoint")
 
 
 def truncated_words(tagger: Tagger, sentences: Sequence[Sentence]) -> list[int]:
@@ -113,7 +113,7 @@ def read_run(path: str) -> dict[str, Any]:
             "settings": {"learning_rate": s["lr"], "head_learning_rate": None,
                          "warmup_ratio": 0.0, "encoder_layers": "all", "sampling": "random",
                          "max_length": f"{s['max_length']} (truncation)", "decoding": "argmax",
-                         "crf": False, "layer_lr_decay": 1.0,
+                         "crf": False, "layer_mix": False, "layer_lr_decay": 1.0,
                          "freeze_embeddings": False, "weight_decay": 0.0,
                          "scheduler": "linear", "checkpoint": "last"}}
 
