@@ -164,7 +164,7 @@ def reference_log_probs(predictor: Predictor, sentences: list[list[str]], batch_
     windows = predictor.encoder.windows(sentences)
     out = [np.zeros((len(s), len(predictor.labels))) for s in sentences]
     for batch in _length_batches(windows, batch_size):
-        logits = predictor._forward(batch)
+        logits = predictor._forward_array(batch)
         for window, rows in zip(batch, logits, strict=True):
             owned = range(window.own_start, window.own_end)
             positions = [window.first_piece[w - window.word_start] for w in owned]

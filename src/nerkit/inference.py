@@ -184,10 +184,6 @@ class Predictor:
         ids, mask, _ = pad_windows(batch, self.pad_id)
         return np.asarray(self.backend(ids, mask))
 
-    def _forward(self, batch: list[Window]) -> list[np.ndarray]:
-        array = self._forward_array(batch)
-        return [array[i] for i in range(len(batch))]
-
     def predict_ids(
         self, sentences: Sequence[Sequence[str]], batch_size: int = 32
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
