@@ -100,6 +100,7 @@ def read_run(path: str) -> dict[str, Any]:
         # settings added after a run was made read as their defaults then (off)
         config.setdefault("crf", False)
         config.setdefault("layer_lr_decay", 1.0)
+        config.setdefault("layer_mix", False)
         config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),

@@ -92,8 +92,8 @@ def test_fp32_export_tags_like_pytorch(exports: dict[str, Path], torch_tagger: T
 
 @pytest.mark.parametrize("rows", [1, 2, 5, 19])
 def test_parallel_batches_give_the_same_logits(exports: dict[str, Path], rows: int) -> None:
-    """Cutting a batch into single-threaded runs (the default on several cores) changes no tag
-    and fp32 logits only by rounding; padding past each run's longest row comes back as 0."""
+    """Spreading the windows over single-threaded runs (the default on several cores) changes
+    fp32 logits only by rounding."""
     import numpy as np
 
     from nerkit.onnx_backend import OnnxBackend
@@ -112,6 +112,30 @@ def test_parallel_batches_give_the_same_logits(exports: dict[str, Path], rows: i
     assert parallel.shape == serial.shape
     real = mask.astype(bool)
     np.testing.assert_allclose(parallel[real], serial[real], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_int8_window_does_not_depend_on_its_batch_mates(
+    exports: dict[str, Path], parallel: bool
+) -> None:
+    """int8 activations get one scale per run; each window runs alone, so a window's logits are
+    the same whatever else is in its batch (here: a long window of other pieces, and padding)."""
+    import numpy as np
+
+    from nerkit.onnx_backend import OnnxBackend
+
+    backend = OnnxBackend(exports["int8"], threads=2, parallel_batches=parallel)
+    rng = np.random.default_rng(0)
+    window = rng.integers(5, 150, 6)
+    alone = backend(window[None, :], np.ones((1, 6), dtype=np.int64))
+    ids = np.zeros((3, 15), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    ids[0, :6], mask[0, :6] = window, 1
+    ids[1], mask[1] = rng.integers(5, 150, 15), 1
+    ids[2, :3], mask[2, :3] = rng.integers(5, 150, 3), 1
+    batch = backend(ids, mask)
+    np.testing.assert_array_equal(batch[0, :6], alone[0])
+    assert not batch[0, 6:].any() and not batch[2, 3:].any(), "padding comes back as 0"
 
 
 def test_latency_mode_runs_whole_batches(exports: dict[str, Path]) -> None:
