@@ -138,7 +138,7 @@ def test_int8_window_does_not_depend_on_its_batch_mates(
     assert not batch[0, 6:].any() and not batch[2, 3:].any(), "padding comes back as 0"
 
 
-def test_latency_mode_runs_whole_batches(exports: dict[str, Path]) -> None:
+def test_latency_mode_gives_the_same_tags(exports: dict[str, Path]) -> None:
     throughput = Tagger.load(exports["fp32"], threads=2)
     latency = Tagger.load(exports["fp32"], threads=2, latency=True)
     assert throughput.predictor.backend.parallel_batches

@@ -79,10 +79,10 @@ class Tagger:
 
         A folder written by ``nerkit export`` (it holds ``model.onnx``) runs on onnxruntime,
         with the same windows, decoding and outputs. ``threads`` defaults to one per physical
-        core. An ONNX model runs single-threaded sub-batches side by side by default (the most
-        words per second on many texts); ``latency=True`` runs each batch on all threads
-        instead, which answers one short text sooner (12 ms instead of 18 ms for one e5-small
-        window on 2 cores). PyTorch models always use all threads on each batch.
+        core. An ONNX model runs each window alone, single-threaded runs side by side by default
+        (the most words per second on many texts); ``latency=True`` spreads each run over all
+        threads instead, which answers one short text sooner (12 ms instead of 18 ms for one
+        e5-small window on 2 cores). PyTorch models always use all threads on each batch.
         """
         import json
         from pathlib import Path
