@@ -19,7 +19,9 @@ How the file is built, and why (speeds measured with ``benchmarks/tagging_speed.
    optimizer, with its ``Attention`` operator, was 13-16% slower on a 2-core AVX-512 CPU.)
 2. ``quantize="int8"``: dynamic quantization (:func:`onnxruntime.quantization.quantize_dynamic`):
    the weights of every MatMul with a constant weight become int8 (QInt8, per output channel);
-   activations are quantized to uint8 at run time, one scale per tensor. On x86 CPUs with
+   activations are quantized to uint8 at run time, one scale per tensor and run
+   (:class:`~nerkit.onnx_backend.OnnxBackend` runs each window alone, so that scale belongs
+   to one window and never to its batch mates). On x86 CPUs with
    AVX512-VNNI the u8 x s8 products run on ``vpdpbusd``, up to four times the multiply-adds of
    fp32. The attention products (QK^T, softmax x V) stay fp32: both sides are activations, and
    they are a small share of the work at NER lengths.
