@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--crf", action="store_true", default=None,
                        help="add a CRF head: learned label-transition scores, trained jointly "
                        "and used by Viterbi")
+    train.add_argument("--context", type=int, metavar="N",
+                       help="read up to N subword pieces of the neighbouring sentences of the "
+                       "same document on each side (0, the default: none)")
     train.add_argument("--layer-mix", action="store_true", default=None,
                        help="tag from a learned mix of all hidden layers kept, not the top one "
                        "(the folder then needs trust_remote_code=True outside nerkit)")

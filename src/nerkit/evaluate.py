@@ -52,7 +52,9 @@ def evaluate_sentences(
 ) -> tuple[dict[str, Any], list[list[str]]]:
     """Predict every sentence and score against its gold tags."""
     check_known_types(sentences, predictor.labels)
-    pred = predictor.predict_tags([list(s.words) for s in sentences], batch_size)
+    # document ids: a model trained with context reads the neighbouring sentences of a file
+    documents = [s.doc_id for s in sentences]
+    pred = predictor.predict_tags([list(s.words) for s in sentences], batch_size, documents)
     return results_for([list(s.tags) for s in sentences], pred), pred
 
 

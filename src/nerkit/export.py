@@ -361,7 +361,11 @@ def parity_report(
 
     tokenizer = load_tokenizer(onnx_dir)
     common = dict(
-        max_length=meta.max_length, decoding=meta.decoding, scheme=meta.scheme, crf=meta.crf
+        max_length=meta.max_length,
+        decoding=meta.decoding,
+        scheme=meta.scheme,
+        crf=meta.crf,
+        context=meta.context,
     )
     torch_predictor = Predictor(model, tokenizer, labels, **common)
     onnx_predictor = Predictor(OnnxBackend(onnx_dir / ONNX_FILE), tokenizer, labels, **common)

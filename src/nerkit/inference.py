@@ -139,25 +139,35 @@ class Predictor:
         decoding: str = "viterbi",
         scheme: str = "iob2",
         crf: dict[str, Any] | None = None,
+        context: int = 0,
     ) -> None:
         # a torch module (it has parameters) is wrapped; anything else is already a Backend
         self.backend: Backend = TorchBackend(model) if hasattr(model, "parameters") else model
         self.tokenizer = tokenizer
         self.labels = labels
-        self.encoder = WindowEncoder(tokenizer, max_length)
+        self.encoder = WindowEncoder(tokenizer, max_length, context)
         self.decoder = Decoder(labels.labels, decoding, scheme, crf=crf)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     def word_log_probs(
-        self, sentences: Sequence[Sequence[str]], batch_size: int = 32
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 32,
+        documents: Sequence[int] | None = None,
     ) -> list[np.ndarray]:
-        """Log-probabilities ``(words, labels)`` for each sentence, in input order."""
+        """Log-probabilities ``(words, labels)`` for each sentence, in input order.
+
+        ``documents``: each sentence's document id, for a model trained with context (see
+        :mod:`nerkit.encoding`); without it sentences are independent.
+        """
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
         offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # one row per word of every sentence; filled from the window that owns the word
         scores = np.zeros((int(offsets[-1]), len(self.labels)), dtype=np.float32)
-        for batch in _length_batches(self.encoder.windows(sentences), batch_size):
+        for batch in _length_batches(
+            self.encoder.windows(sentences, documents=documents), batch_size
+        ):
             self._gather(batch, self._forward_array(batch), offsets, scores)
         log_probs = log_softmax(scores)
         return np.split(log_probs, offsets[1:-1]) if len(sentences) else []
@@ -185,17 +195,23 @@ class Predictor:
         return np.asarray(self.backend(ids, mask))
 
     def predict_ids(
-        self, sentences: Sequence[Sequence[str]], batch_size: int = 32
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 32,
+        documents: Sequence[int] | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Decoded label ids and the log-probabilities behind them, per sentence."""
-        log_probs = self.word_log_probs(sentences, batch_size)
+        log_probs = self.word_log_probs(sentences, batch_size, documents)
         return self.decoder.decode_batch(log_probs), log_probs
 
     def predict_tags(
-        self, sentences: Sequence[Sequence[str]], batch_size: int = 32
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 32,
+        documents: Sequence[int] | None = None,
     ) -> list[list[str]]:
         """One IOB2 tag per word for each sentence."""
-        ids, _ = self.predict_ids(sentences, batch_size)
+        ids, _ = self.predict_ids(sentences, batch_size, documents)
         names = np.array(self.labels.labels, dtype=object)
         return [names[row].tolist() for row in ids]
 

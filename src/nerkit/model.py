@@ -40,6 +40,8 @@ class ModelMeta:
     nerkit_version: str = __version__
     # start/transitions/end scores learned by a CRF head (nerkit.crf), None without one
     crf: dict[str, Any] | None = None
+    # pieces of neighbouring sentences read on each side (nerkit.encoding); 0: none
+    context: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

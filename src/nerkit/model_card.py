@@ -50,6 +50,7 @@ def write_model_card(
         data_description = f"`{config.train}` (dev: `{config.dev}`, test: `{config.test}`)"
     settings = {
         "max length (subwords, long sentences windowed, never truncated)": config.max_length,
+        "context (pieces of neighbouring sentences per side)": getattr(config, "context", 0),
         "batch size": config.batch_size,
         "epochs": config.epochs,
         "max steps": config.max_steps,

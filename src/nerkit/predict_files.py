@@ -103,7 +103,10 @@ def _predict_conll(tagger: Any, source: Path, output: str | os.PathLike[str] | N
 
     column_file = read_column_file(source, tags=False)
     sentences = column_file.sentences
-    tags = tagger.tag_sentences([list(s.words) for s in sentences])
+    # a file is read in order, so a model trained with context sees each sentence's neighbours
+    tags = tagger.tag_sentences(
+        [list(s.words) for s in sentences], documents=[s.doc_id for s in sentences]
+    )
     rows = (
         [(*row, tag) for row, tag in zip(s.columns, t, strict=True)]
         for s, t in zip(sentences, tags, strict=True)

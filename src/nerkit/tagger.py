@@ -123,6 +123,7 @@ class Tagger:
             decoding=decoding or meta.decoding,
             scheme=meta.scheme,
             crf=meta.crf,
+            context=meta.context,
         )
         return cls(predictor, meta, splitter=splitter, batch_size=batch_size)
 
@@ -153,10 +154,17 @@ class Tagger:
         return self.tag_sentences([words])[0]
 
     def tag_sentences(
-        self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int | None = None,
+        documents: Sequence[int] | None = None,
     ) -> list[list[str]]:
-        """Tags for many pre-tokenized sentences (same decoding as ``nerkit evaluate``)."""
-        return self.predictor.predict_tags(sentences, batch_size or self.batch_size)
+        """Tags for many pre-tokenized sentences (same decoding as ``nerkit evaluate``).
+
+        ``documents``: one document id per sentence; a model trained with ``--context`` reads
+        the neighbouring sentences of the same document (without ids, none).
+        """
+        return self.predictor.predict_tags(sentences, batch_size or self.batch_size, documents)
 
     def _entities(
         self, text: str, words: list[Word], ids: np.ndarray, log_probs: np.ndarray

@@ -53,6 +53,7 @@ class TrainConfig:
     test: str | None = None
     data_dir: str | None = None
     max_length: int = 128
+    context: int = 0
     batch_size: int = 32
     eval_batch_size: int = 64
     epochs: float = 3.0
@@ -112,6 +113,8 @@ class TrainConfig:
         for name in ("max_length", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.context < 0:
+            raise ConfigError(f"context must be 0 or more pieces, got {self.context}")
         if self.max_length > 512:
             logger.warning("max_length %d: most encoders accept at most 512", self.max_length)
         if self.epochs <= 0 and self.max_steps <= 0:
@@ -359,13 +362,20 @@ def train(config: TrainConfig) -> dict[str, Any]:
         model.get_input_embeddings().weight.requires_grad_(False)
 
     predictor = Predictor(
-        model, tokenizer, labels, max_length=config.max_length, decoding=config.decoding
+        model,
+        tokenizer,
+        labels,
+        max_length=config.max_length,
+        decoding=config.decoding,
+        context=config.context,
     )
     train_tags = [
         labels.ids(convert_tags(s.tags, INTERNAL_SCHEME), where=f"{s.path}:{s.line}")
         for s in splits.train
     ]
-    windows = predictor.encoder.windows([s.words for s in splits.train], train_tags)
+    windows = predictor.encoder.windows(
+        [s.words for s in splits.train], train_tags, [s.doc_id for s in splits.train]
+    )
     logger.info("training data: %s", predictor.encoder.stats.summary())
     encoding_report = asdict(predictor.encoder.stats)
     out = Path(config.output_dir)
@@ -483,6 +493,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
         language=language,
         encoder=str(config.model),
         crf=crf,
+        context=config.context,
     )
     save_classifier(out, model, tokenizer, meta)
 
