@@ -5,7 +5,9 @@ Two kinds of rows:
 - **prediction-time parts**, measured on one trained model with one forward pass per split:
   constrained Viterbi decoding against plain argmax, and windows against the recipe's
   truncation (words past the first ``max_length`` subwords of a sentence predicted ``O``, as the
-  recipe's model never sees them). Both are exact for this model, no retraining involved.
+  recipe's model never sees them). Both are exact for this model, no retraining involved. For
+  a model trained with ``--context``, one more row: each sentence read alone, without its
+  neighbours (what a user who tags isolated sentences gets from it).
 - **training-time settings**, from finished runs (``--runs LABEL=PATH``, nerkit model folders or
   ``hf_recipe.py --json`` files) on the same encoder, corpus, epochs, batch and seed: the table
   shows each run's dev and test F1, its difference to the first run, and the settings in which
@@ -42,8 +44,8 @@ from nerkit.tagger import Tagger
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
 SHOWN = ("learning_rate", "head_learning_rate", "warmup_ratio", "encoder_layers", "sampling",
-         "max_length", "decoding", "crf", "layer_mix", "layer_lr_decay", "freeze_embeddings",
-         "weight_decay", "scheduler", "checkpoint")
+         "max_length", "context", "decoding", "crf", "layer_mix", "layer_lr_decay",
+         "freeze_embeddings", "weight_decay", "scheduler", "checkpoint")
 
 
 def truncated_words(tagger: Tagger, sentences: Sequence[Sentence]) -> list[int]:
@@ -66,7 +68,9 @@ def prediction_ablation(
 ) -> dict[str, dict[str, Any]]:
     """Entity F1 of the four combinations of {Viterbi, argmax} x {windows, truncation}."""
     predictor = tagger.predictor
-    log_probs = predictor.word_log_probs([list(s.words) for s in sentences], batch_size)
+    log_probs = predictor.word_log_probs(
+        [list(s.words) for s in sentences], batch_size, [s.doc_id for s in sentences]
+    )
     names = np.array(predictor.labels.labels, dtype=object)
     gold = [list(s.tags) for s in sentences]
     kept = truncated_words(tagger, sentences)
@@ -79,6 +83,11 @@ def prediction_ablation(
             if cut:
                 tags = [p[:k] + ["O"] * (len(p) - k) for p, k in zip(pred, kept, strict=True)]
             out[f"{decoding}+{context}"] = score(gold, tags)["micro"]
+    if predictor.encoder.context:
+        # a model trained with --context, fed each sentence alone (as raw-text users may)
+        alone = predictor.word_log_probs([list(s.words) for s in sentences], batch_size)
+        tags = [names[row].tolist() for row in predictor.decoder.decode_batch(alone)]
+        out["viterbi+windows, no neighbours"] = score(gold, tags)["micro"]
     out["_truncation"] = {
         "sentences_cut": sum(k < len(s) for k, s in zip(kept, sentences, strict=True)),
         "words_cut": sum(len(s) - k for k, s in zip(kept, sentences, strict=True)),
@@ -101,6 +110,7 @@ def read_run(path: str) -> dict[str, Any]:
         config.setdefault("crf", False)
         config.setdefault("layer_lr_decay", 1.0)
         config.setdefault("layer_mix", False)
+        config.setdefault("context", 0)
         config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),
@@ -113,7 +123,8 @@ def read_run(path: str) -> dict[str, Any]:
             "train_seconds": data.get("train_seconds"),
             "settings": {"learning_rate": s["lr"], "head_learning_rate": None,
                          "warmup_ratio": 0.0, "encoder_layers": "all", "sampling": "random",
-                         "max_length": f"{s['max_length']} (truncation)", "decoding": "argmax",
+                         "max_length": f"{s['max_length']} (truncation)", "context": 0,
+                         "decoding": "argmax",
                          "crf": False, "layer_mix": False, "layer_lr_decay": 1.0,
                          "freeze_embeddings": False, "weight_decay": 0.0,
                          "scheduler": "linear", "checkpoint": "last"}}
@@ -160,15 +171,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             )
         report["prediction"] = rows
         print(f"prediction-time parts, one model ({args.model}), entity F1:")
-        print(f"{'decoding + context':<22}" + "".join(f"{s:>16}" for s in args.splits))
-        for key in ("viterbi+windows", "argmax+windows", "viterbi+truncation",
-                    "argmax+truncation"):
+        print(f"{'decoding + context':<31}" + "".join(f"{s:>16}" for s in args.splits))
+        keys = ["viterbi+windows", "argmax+windows", "viterbi+truncation", "argmax+truncation"]
+        if tagger.predictor.encoder.context:
+            keys.append("viterbi+windows, no neighbours")
+        for key in keys:
             cells = []
             for split in args.splits:
                 f1 = rows[split][key]["f1"]
                 delta = f1 - rows[split]["viterbi+windows"]["f1"]
                 cells.append(f"{f1:6.2f}" + (f" ({delta:+.2f})" if delta else ""))
-            print(f"{key:<22}" + "".join(f"{c:>16}" for c in cells))
+            print(f"{key:<31}" + "".join(f"{c:>16}" for c in cells))
         for split in args.splits:
             cut = rows[split]["_truncation"]
             print(f"  {split}: truncation at {tagger.predictor.encoder.max_length} subwords cuts "

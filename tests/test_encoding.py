@@ -93,3 +93,66 @@ def test_slow_tokenizer_refused() -> None:
 
     with pytest.raises(TypeError, match="fast tokenizer"):
         WindowEncoder(Slow())
+
+
+def _pieces(tokenizer, words: list[str]) -> list[int]:
+    return tokenizer(words, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+
+
+def test_context_fills_spare_room_from_the_same_document(tokenizer) -> None:
+    sentences = [["Felipe", "viajó"], ["a", "Madrid"], ["la", "ONU"], ["de", "Telefónica"]]
+    tags = [[1, 0], [0, 2], [0, 3], [0, 3]]
+    enc = WindowEncoder(tokenizer, max_length=64, context=40)
+    windows = enc.windows(sentences, tags, documents=[0, 0, 0, 1])
+    second = windows[1]
+    before = _pieces(tokenizer, sentences[0])
+    own = _pieces(tokenizer, sentences[1])
+    after = _pieces(tokenizer, sentences[2])  # sentence 3 is another document: never read
+    assert second.input_ids == [tokenizer.cls_token_id, *before, *own, *after,
+                                tokenizer.sep_token_id]
+    # labels and predictions only on the sentence's own first pieces
+    assert [second.labels[p] for p in second.first_piece] == [0, 2]
+    labelled = [i for i, x in enumerate(second.labels) if x != IGNORE]
+    assert labelled == second.first_piece
+    assert second.input_ids[second.first_piece[0]] == own[0]
+    assert windows[3].input_ids == [tokenizer.cls_token_id, *_pieces(tokenizer, sentences[3]),
+                                    tokenizer.sep_token_id]
+    assert enc.stats.context_pieces == sum(len(w.input_ids) - 2 for w in windows) - sum(
+        len(_pieces(tokenizer, s)) for s in sentences
+    )
+
+
+def test_context_without_documents_or_at_zero_changes_nothing(tokenizer) -> None:
+    sentences = [["Felipe", "viajó"], ["a", "Madrid"]]
+    plain = WindowEncoder(tokenizer, max_length=64).windows(sentences, documents=[0, 0])
+    no_ids = WindowEncoder(tokenizer, max_length=64, context=8).windows(sentences)
+    assert [w.input_ids for w in plain] == [w.input_ids for w in no_ids]
+    with pytest.raises(ValueError, match="document ids"):
+        WindowEncoder(tokenizer, max_length=64, context=8).windows(sentences, documents=[0])
+    with pytest.raises(ValueError, match="context"):
+        WindowEncoder(tokenizer, max_length=64, context=-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from(["Felipe", "González", "viajó", "a", "Madrid", "ONU",
+                                       "Telefónica", "de"]), min_size=0, max_size=40),
+             min_size=1, max_size=6),
+    st.integers(0, 30),
+    st.integers(12, 48),
+)
+def test_context_keeps_every_window_within_max_length(tokenizer, sentences, context, width):
+    enc = WindowEncoder(tokenizer, max_length=width, context=context)
+    plain = WindowEncoder(tokenizer, max_length=width).windows(sentences)
+    windows = enc.windows(sentences, documents=[0] * len(sentences))
+    assert all(len(w.input_ids) <= width for w in windows)
+    # the same words in the same windows, only the spare room filled
+    assert [(w.sentence, w.word_start, w.word_end, w.own_start, w.own_end) for w in windows] == [
+        (w.sentence, w.word_start, w.word_end, w.own_start, w.own_end) for w in plain
+    ]
+    for w, p in zip(windows, plain, strict=True):
+        shift = w.first_piece[0] - p.first_piece[0] if w.first_piece else 0
+        assert w.first_piece == [i + shift for i in p.first_piece]
+        assert w.input_ids[shift + 1 : shift + len(p.input_ids) - 1] == p.input_ids[1:-1]
+        assert 0 <= shift <= context
+        assert len(w.input_ids) - len(p.input_ids) <= 2 * context

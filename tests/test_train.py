@@ -75,6 +75,7 @@ def test_resume_and_limit(tmp_path: Path, tiny_encoder: Path) -> None:
         ({"batch_size": 0}, "batch_size must be at least 1"),
         ({"learning_rate": -1.0}, "learning_rate must be positive"),
         ({"sampling": "shuffled"}, "sampling must be"),
+        ({"context": -2}, "context must be 0 or more"),
     ],
 )
 def test_bad_settings(tmp_path: Path, changes: dict, message: str) -> None:
@@ -150,3 +151,33 @@ def test_layer_lr_decay_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     assert len(lr_of) == sum(p.requires_grad for p in model.parameters())
     with pytest.raises(ConfigError, match="layer_lr_decay must be in"):
         TrainConfig(model="m", output_dir="o", data="conll2002-es", layer_lr_decay=1.5).check()
+
+
+def test_context_model_reads_its_neighbours(tmp_path: Path, tiny_encoder: Path) -> None:
+    """--context is recorded, reloaded, and used by evaluate and tag_sentences alike."""
+    import numpy as np
+
+    from nerkit.corpus import read_column_file
+    from nerkit.evaluate import evaluate_sentences
+    from nerkit.tagger import Tagger
+
+    out = tmp_path / "m"
+    train(TrainConfig(model=str(tiny_encoder), output_dir=str(out), train=str(DATA / "tiny.train"),
+                      dev=str(DATA / "tiny.dev"), max_steps=2, batch_size=2, max_length=32,
+                      context=8, learning_rate=1e-3))
+    assert json.loads((out / "nerkit.json").read_text())["context"] == 8
+    assert "context (pieces of neighbouring sentences per side) | 8" in (
+        out / "README.md"
+    ).read_text()
+    results = json.loads((out / "eval_results.json").read_text())
+    assert results["encoding"]["context_pieces"] > 0
+    tagger = Tagger.load(out)
+    assert tagger.predictor.encoder.context == 8
+    dev = read_column_file(DATA / "tiny.dev").sentences
+    words = [list(s.words) for s in dev]
+    docs = [s.doc_id for s in dev]
+    alone = tagger.predictor.word_log_probs(words)
+    read = tagger.predictor.word_log_probs(words, documents=docs)
+    assert not all(np.array_equal(a, b) for a, b in zip(alone, read, strict=True))
+    _, predicted = evaluate_sentences(tagger.predictor, dev)
+    assert predicted == tagger.tag_sentences(words, documents=docs)
