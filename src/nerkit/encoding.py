@@ -150,13 +150,15 @@ class WindowEncoder:
         if documents is not None and len(documents) != len(sentences):
             raise ValueError(f"{len(documents)} document ids for {len(sentences)} sentences")
         all_pieces = self.word_pieces(sentences)
-        flat = [[p for word in pieces for p in word] for pieces in all_pieces]
+        read_context = bool(self.context) and documents is not None
+        # each sentence's pieces in one list, built only when neighbours are read
+        flat = [[p for word in s for p in word] for s in all_pieces] if read_context else []
         out: list[Window] = []
         for index, pieces in enumerate(all_pieces):
             labels = tag_ids[index] if tag_ids is not None else None
             left: list[int] = []
             right: list[int] = []
-            if self.context and documents is not None:
+            if read_context and documents is not None:
                 left = _neighbour_pieces(flat, documents, index, -1, self.context)
                 right = _neighbour_pieces(flat, documents, index, 1, self.context)
             out.extend(self._sentence_windows(index, pieces, labels, left, right))
