@@ -68,9 +68,8 @@ def prediction_ablation(
 ) -> dict[str, dict[str, Any]]:
     """Entity F1 of the four combinations of {Viterbi, argmax} x {windows, truncation}."""
     predictor = tagger.predictor
-    log_probs = predictor.word_log_probs(
-        [list(s.words) for s in sentences], batch_size, [s.doc_id for s in sentences]
-    )
+    words = [list(s.words) for s in sentences]
+    log_probs = predictor.word_log_probs(words, batch_size, [s.doc_id for s in sentences])
     names = np.array(predictor.labels.labels, dtype=object)
     gold = [list(s.tags) for s in sentences]
     kept = truncated_words(tagger, sentences)
@@ -85,9 +84,8 @@ def prediction_ablation(
             out[f"{decoding}+{context}"] = score(gold, tags)["micro"]
     if predictor.encoder.context:
         # a model trained with --context, fed each sentence alone (as raw-text users may)
-        alone = predictor.word_log_probs([list(s.words) for s in sentences], batch_size)
-        tags = [names[row].tolist() for row in predictor.decoder.decode_batch(alone)]
-        out["viterbi+windows, no neighbours"] = score(gold, tags)["micro"]
+        alone = predictor.predict_tags(words, batch_size)
+        out["viterbi+windows, no neighbours"] = score(gold, alone)["micro"]
     out["_truncation"] = {
         "sentences_cut": sum(k < len(s) for k, s in zip(kept, sentences, strict=True)),
         "words_cut": sum(len(s) - k for k, s in zip(kept, sentences, strict=True)),
