@@ -297,17 +297,13 @@ def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
     assert json.loads(out.read_text())["prediction"]["test"]["_truncation"] == rows["_truncation"]
 
 
-def test_ablation_context_model_row(tmp_path: Path, tiny_encoder: Path) -> None:
+def test_ablation_context_model_row(tmp_path: Path, tiny_context_model: Path) -> None:
     """A --context model gets a row for sentences read alone, scored like tag_sentences."""
     from nerkit.corpus import read_column_file
     from nerkit.metrics import score
     from nerkit.tagger import Tagger
-    from nerkit.train import TrainConfig, train
 
-    model = tmp_path / "m"
-    train(TrainConfig(model=str(tiny_encoder), output_dir=str(model),
-                      train=str(DATA / "tiny.train"), max_steps=2, batch_size=2, max_length=32,
-                      context=8, learning_rate=1e-3))
+    model = tiny_context_model
     report = _load("ablation").main(["--model", str(model), "--data", str(DATA / "tiny.dev"),
                                      "--splits", "test", "--json", str(tmp_path / "a.json")])
     rows = report["prediction"]["test"]

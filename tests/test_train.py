@@ -153,7 +153,7 @@ def test_layer_lr_decay_groups(tmp_path: Path, tiny_encoder: Path) -> None:
         TrainConfig(model="m", output_dir="o", data="conll2002-es", layer_lr_decay=1.5).check()
 
 
-def test_context_model_reads_its_neighbours(tmp_path: Path, tiny_encoder: Path) -> None:
+def test_context_model_reads_its_neighbours(tiny_context_model: Path) -> None:
     """--context is recorded, reloaded, and used by evaluate and tag_sentences alike."""
     import numpy as np
 
@@ -161,10 +161,7 @@ def test_context_model_reads_its_neighbours(tmp_path: Path, tiny_encoder: Path) 
     from nerkit.evaluate import evaluate_sentences
     from nerkit.tagger import Tagger
 
-    out = tmp_path / "m"
-    train(TrainConfig(model=str(tiny_encoder), output_dir=str(out), train=str(DATA / "tiny.train"),
-                      dev=str(DATA / "tiny.dev"), max_steps=2, batch_size=2, max_length=32,
-                      context=8, learning_rate=1e-3))
+    out = tiny_context_model
     assert json.loads((out / "nerkit.json").read_text())["context"] == 8
     assert "context (pieces of neighbouring sentences per side) | 8" in (
         out / "README.md"
