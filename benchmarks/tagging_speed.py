@@ -1,4 +1,4 @@
-"""CPU tagging speed: nerkit (PyTorch, ONNX fp32, ONNX int8) against the transformers pipeline.
+"""CPU tagging speed: nerkit (PyTorch, ONNX, OpenVINO) against the transformers pipeline.
 
 One fine-tuned model, one machine, one run. Every variant tags the same raw texts: the
 sentences of CoNLL-2002 esp.testb with their gold words joined by single spaces (no
@@ -11,6 +11,11 @@ detokenization, so each gold word has exact character offsets in the text). The 
 - ``nerkit-onnx-fp32`` / ``nerkit-onnx-int8``: the same on folders from ``nerkit export``
   (written into ``--onnx-dir``, or a cache folder in the temp directory), with
   :class:`~nerkit.onnx_backend.OnnxBackend`'s default (batch-parallel on several cores);
+- ``nerkit-openvino-int8``: the same on ``nerkit export --openvino OUT --quantize int8``
+  (static int8, calibrated on the model's training data: set ``NERKIT_DATA`` so that the
+  corpus is found), with :class:`~nerkit.openvino_backend.OpenVinoBackend`'s default
+  (throughput: several windows per request, requests side by side); skipped, with a message,
+  when the ``[openvino]`` extra is not installed;
 - ``nerkit-onnx-int8-intraop`` with ``--intra-op``: one run per batch spread over all cores;
 - ``nerkit-torch-bf16`` with ``--bf16``: PyTorch under bf16 autocast.
 
@@ -336,7 +341,7 @@ class Worker:
 
 
 def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
-    """fp32 and int8 exports of ``model`` (reused when present and made from this model)."""
+    """ONNX fp32/int8 and OpenVINO int8 exports of ``model`` (reused when made from it)."""
     from nerkit.export import REPORT_FILE, export_onnx
 
     if onnx_dir is None:
@@ -345,21 +350,35 @@ def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path],
             stamp += f":{f.stat().st_mtime_ns}"
         key = hashlib.sha256(stamp.encode()).hexdigest()[:12]
         onnx_dir = Path(tempfile.gettempdir()) / "nerkit-tagging-speed" / key
+    kinds = ["fp32", "int8"]
+    if openvino_installed():
+        kinds.append("openvino-int8")
+    else:
+        print("openvino/nncf not installed (pip install -e '.[openvino]'): "
+              "skipping nerkit-openvino-int8", flush=True)
     folders, info = {}, {}
-    for kind in ("fp32", "int8"):
+    for kind in kinds:
         folder = onnx_dir / kind
         report_path = folder / REPORT_FILE
+        model_file = "model.xml" if kind.startswith("openvino") else "model.onnx"
+        current = "format" if kind.startswith("openvino") else "int8_smoothed"
         reused = False
         if report_path.exists():
             report = json.loads(report_path.read_text())
             reused = (
                 report.get("source") == str(model)
-                and "int8_smoothed" in report  # written by the current export code
-                and (folder / "model.onnx").exists()
+                # written by the current export code
+                and current in report
+                and (folder / model_file).exists()
             )
         if not reused:
             started = time.perf_counter()
-            export_onnx(model, folder, None if kind == "fp32" else kind)
+            if kind == "openvino-int8":
+                from nerkit.export_openvino import export_openvino
+
+                export_openvino(model, folder, "int8")
+            else:
+                export_onnx(model, folder, None if kind == "fp32" else kind)
             print(
                 f"exported {kind} to {folder} in {time.perf_counter() - started:.0f} s", flush=True
             )
@@ -369,9 +388,17 @@ def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path],
             "folder": str(folder),
             "reused": reused,
             "sample": report["sample"],
-            "onnx_mb": round(report["onnx_bytes"] / 1e6, 1),
+            "model_mb": round(report.get("onnx_bytes", report.get("model_bytes", 0)) / 1e6, 1),
         }
+        if report.get("calibration"):
+            info[kind]["calibration"] = report["calibration"]
     return folders, info
+
+
+def openvino_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("openvino", "nncf"))
 
 
 # ------------------------------------------------------------------ main
@@ -381,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="fine-tuned nerkit model folder")
     parser.add_argument("--data", help="column file (default $NERKIT_DATA/conll2002/esp.testb)")
-    parser.add_argument("--onnx-dir", help="folder for the fp32/ and int8/ exports")
+    parser.add_argument(
+        "--onnx-dir", help="folder for the fp32/, int8/ and openvino-int8/ exports"
+    )
     parser.add_argument("--reps", type=int, default=3, help="timed repetitions per variant")
     parser.add_argument("--limit", type=int, help="first N sentences only")
     parser.add_argument(
@@ -434,6 +463,14 @@ def main(argv: list[str] | None = None) -> int:
         {"name": "nerkit-onnx-fp32", "kind": "nerkit", "model": str(folders["fp32"])},
         {"name": "nerkit-onnx-int8", "kind": "nerkit", "model": str(folders["int8"])},
     ]
+    if "openvino-int8" in folders:
+        variants.append(
+            {
+                "name": "nerkit-openvino-int8",
+                "kind": "nerkit",
+                "model": str(folders["openvino-int8"]),
+            }
+        )
     if args.intra_op:
         variants.append(
             {
@@ -582,7 +619,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _versions() -> dict[str, str]:
     return env_info.versions(
-        ("nerkit", "torch", "transformers", "tokenizers", "onnxruntime", "numpy")
+        ("nerkit", "torch", "transformers", "tokenizers", "onnxruntime", "openvino", "nncf",
+         "numpy")
     )
 
 

@@ -70,7 +70,7 @@ def test_fp32_report_shows_parity(exports: dict[str, Path]) -> None:
     assert report["sample"]["tags_identical"] is True
     assert report["sample"]["sentences"] == len(sample_sentences())
     check = report["check"]
-    assert check["f1_onnx"] == pytest.approx(check["f1_torch"])
+    assert check["f1_export"] == pytest.approx(check["f1_torch"])
     assert check["sentences_with_different_tags"] == 0
 
 

@@ -345,20 +345,26 @@ def parity_report(
     meta: Any,
     sentences: Sequence[Any] | None = None,
     *,
+    backend: Any = None,
     batch_size: int = 32,
 ) -> dict[str, Any]:
-    """Compare the PyTorch ``model`` with the ONNX model in ``onnx_dir``.
+    """Compare the PyTorch ``model`` with the exported model in ``onnx_dir``.
 
-    On :func:`sample_sentences`: the largest absolute logit difference over real (unpadded)
-    pieces, and whether decoded tags are identical. With ``sentences`` (gold
-    :class:`~nerkit.corpus.Sentence` objects): entity F1 of both and how many sentences differ.
+    ``backend`` runs the export (default: an :class:`~nerkit.onnx_backend.OnnxBackend` over
+    ``onnx_dir``; :mod:`nerkit.export_openvino` passes its own). On :func:`sample_sentences`:
+    the largest absolute logit difference over real (unpadded) pieces, and whether decoded
+    tags are identical. With ``sentences`` (gold :class:`~nerkit.corpus.Sentence` objects):
+    entity F1 of both and how many sentences differ.
     """
     import numpy as np
 
     from nerkit.inference import Predictor, _length_batches
     from nerkit.model import load_tokenizer
-    from nerkit.onnx_backend import OnnxBackend
 
+    if backend is None:
+        from nerkit.onnx_backend import OnnxBackend
+
+        backend = OnnxBackend(onnx_dir / ONNX_FILE)
     tokenizer = load_tokenizer(onnx_dir)
     common = dict(
         max_length=meta.max_length,
@@ -368,7 +374,7 @@ def parity_report(
         context=meta.context,
     )
     torch_predictor = Predictor(model, tokenizer, labels, **common)
-    onnx_predictor = Predictor(OnnxBackend(onnx_dir / ONNX_FILE), tokenizer, labels, **common)
+    onnx_predictor = Predictor(backend, tokenizer, labels, **common)
 
     sample = sample_sentences(meta.language)
     max_diff = 0.0
@@ -395,13 +401,13 @@ def parity_report(
         torch_results, torch_pred = evaluate_sentences(torch_predictor, sentences, batch_size)
         onnx_results, onnx_pred = evaluate_sentences(onnx_predictor, sentences, batch_size)
         f1_torch = torch_results["entity"]["micro"]["f1"]
-        f1_onnx = onnx_results["entity"]["micro"]["f1"]
+        f1_export = onnx_results["entity"]["micro"]["f1"]
         report["check"] = {
             "sentences": len(sentences),
             "words": sum(len(s.words) for s in sentences),
             "f1_torch": f1_torch,
-            "f1_onnx": f1_onnx,
-            "f1_delta": round(f1_onnx - f1_torch, 4),
+            "f1_export": f1_export,
+            "f1_delta": round(f1_export - f1_torch, 4),
             "sentences_with_different_tags": sum(
                 a != b for a, b in zip(torch_pred, onnx_pred, strict=True)
             ),
@@ -435,23 +441,42 @@ def _versions() -> dict[str, str]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    out = export_onnx(
-        args.model,
-        args.onnx,
-        args.quantize,
+    if args.calibration_data and not (args.openvino and args.quantize):
+        raise ConfigError(
+            "--calibration-data is for int8 OpenVINO exports (--openvino OUT --quantize int8); "
+            "ONNX int8 quantizes activations at run time and needs none"
+        )
+    common = dict(
         check_data=args.check_data,
         split=args.split,
         data_dir=args.data_dir,
         batch_size=args.batch_size,
     )
+    if args.openvino:
+        from nerkit.export_openvino import export_openvino
+        from nerkit.openvino_backend import OPENVINO_FILE
+
+        out = export_openvino(
+            args.model,
+            args.openvino,
+            args.quantize,
+            calibration_data=args.calibration_data,
+            **common,
+        )
+        written, runtime = out / OPENVINO_FILE, "OpenVINO"
+        size_key = "model_bytes"
+    else:
+        out = export_onnx(args.model, args.onnx, args.quantize, **common)
+        written, runtime = out / ONNX_FILE, "ONNX"
+        size_key = "onnx_bytes"
     report = json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     sample = report["sample"]
     print(
-        f"wrote {out / ONNX_FILE} ({report['quantize'] or 'fp32'}, "
-        f"{report['onnx_bytes'] / 1e6:.0f} MB) and {REPORT_FILE}"
+        f"wrote {written} ({report['quantize'] or 'fp32'}, "
+        f"{report[size_key] / 1e6:.0f} MB) and {REPORT_FILE}"
     )
     print(
         f"sample of {sample['sentences']} texts: max |logit difference| "
@@ -466,7 +491,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         check = report["check"]
         print(
             f"{args.check_data} {args.split}: entity F1 PyTorch {check['f1_torch']:.2f}, "
-            f"ONNX {check['f1_onnx']:.2f} ({check['f1_delta']:+.2f}); "
+            f"{runtime} {check['f1_export']:.2f} ({check['f1_delta']:+.2f}); "
             f"{check['sentences_with_different_tags']} of {check['sentences']} sentences differ"
         )
     return 0
@@ -476,13 +501,22 @@ def add_commands(subparsers: Any) -> None:
     """Register ``nerkit export`` (imports nothing heavy)."""
     # fmt: off
     export = subparsers.add_parser(
-        "export", help="export a trained model to ONNX (fp32 or int8) for fast CPU tagging"
+        "export",
+        help="export a trained model to ONNX or OpenVINO (fp32 or int8) for fast CPU tagging",
     )
     export.add_argument("--model", required=True, help="trained model folder")
-    export.add_argument("--onnx", required=True, metavar="OUT",
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("--onnx", metavar="OUT",
                         help="output folder: model.onnx, tokenizer, config, export_report.json")
+    target.add_argument("--openvino", metavar="OUT",
+                        help="output folder: model.xml/.bin, tokenizer, config, "
+                        "export_report.json (needs nerkit[openvino])")
     export.add_argument("--quantize", choices=QUANTIZATIONS,
-                        help="int8: dynamic int8 weights (fastest on CPUs with AVX512-VNNI)")
+                        help="int8: with --onnx dynamic int8; with --openvino static int8 "
+                        "calibrated on training sentences (fastest on CPUs with AVX512-VNNI)")
+    export.add_argument("--calibration-data", metavar="NAME_OR_FILE",
+                        help="--openvino --quantize int8: corpus name or column file whose "
+                        "train split calibrates int8 (default: the model's training data)")
     export.add_argument("--check-data", metavar="NAME_OR_FILE",
                         help="corpus name (conll2002-es) or column file: compare entity F1")
     export.add_argument("--split", default="test", choices=["train", "dev", "test"],

@@ -77,23 +77,25 @@ class Tagger:
     ) -> Tagger:
         """Load a model folder written by ``nerkit train`` (or any HF token classifier).
 
-        A folder written by ``nerkit export`` (it holds ``model.onnx``) runs on onnxruntime,
-        with the same windows, decoding and outputs. ``threads`` defaults to one per physical
-        core. An ONNX model runs each window alone, single-threaded runs side by side by default
-        (the most words per second on many texts); ``latency=True`` spreads each run over all
-        threads instead, which answers one short text sooner (12 ms instead of 18 ms for one
-        e5-small window on 2 cores). PyTorch models always use all threads on each batch.
+        A folder written by ``nerkit export`` (it holds ``model.onnx``, or ``model.xml`` for
+        OpenVINO) runs on that runtime, with the same windows, decoding and outputs.
+        ``threads`` defaults to one per physical core. Exported models run batches on the cores
+        side by side by default (the most words per second on many texts); ``latency=True``
+        spreads each run over all threads instead, which answers one short text sooner (12 ms
+        instead of 18 ms for one e5-small window on 2 cores with ONNX). PyTorch models always
+        use all threads on each batch.
         """
         import json
         from pathlib import Path
 
         from nerkit.onnx_backend import ONNX_FILE
+        from nerkit.openvino_backend import OPENVINO_FILE
 
         folder = Path(path)
-        if (folder / ONNX_FILE).is_file():
+        exported = [f for f in (ONNX_FILE, OPENVINO_FILE) if (folder / f).is_file()]
+        if exported:
             from nerkit.errors import ModelError
             from nerkit.model import load_tokenizer
-            from nerkit.onnx_backend import OnnxBackend
 
             config = folder / "config.json"
             id2label = {}
@@ -101,14 +103,22 @@ class Tagger:
                 id2label = json.loads(config.read_text(encoding="utf-8")).get("id2label") or {}
             if not id2label:
                 raise ModelError(
-                    f"{folder}: model.onnx without a config.json holding id2label; "
+                    f"{folder}: {exported[0]} without a config.json holding id2label; "
                     "export the model again with `nerkit export`"
                 )
             labels = LabelSet.from_config(id2label)
             meta = ModelMeta.read(folder)
-            model: Any = OnnxBackend(
-                folder / ONNX_FILE, threads=threads, parallel_batches=False if latency else None
-            )
+            model: Any
+            if exported[0] == ONNX_FILE:
+                from nerkit.onnx_backend import OnnxBackend
+
+                model = OnnxBackend(
+                    folder / ONNX_FILE, threads=threads, parallel_batches=False if latency else None
+                )
+            else:
+                from nerkit.openvino_backend import OpenVinoBackend
+
+                model = OpenVinoBackend(folder / OPENVINO_FILE, threads=threads, latency=latency)
             tokenizer = load_tokenizer(folder)
         else:
             from nerkit.inference import TorchBackend

@@ -1,0 +1,226 @@
+"""Export a trained model to OpenVINO (fp32, or int8 quantized statically with NNCF), and check it.
+
+``nerkit export --model my-ner-model --openvino my-ner-ov --quantize int8`` writes a folder
+that :meth:`nerkit.tagger.Tagger.load` (and so ``nerkit predict``) runs on OpenVINO::
+
+    model.xml, model.bin  the network (dynamic batch and sequence axes)
+    config.json           copied from the model (labels: id2label)
+    nerkit.json           copied, plus how it was exported (extra.openvino)
+    tokenizer files       the model's tokenizer
+    export_report.json    parity with the PyTorch model: logits, tags, and entity F1 if asked
+
+How, and why:
+
+1. The same ONNX graph as ``nerkit export --onnx`` (:func:`nerkit.export._torch_export`),
+   read by OpenVINO's converter. Weights stay fp32 in ``model.bin`` (OpenVINO's default would
+   store them as fp16, which changes the logits).
+2. ``quantize="int8"``: NNCF's post-training quantization (``nncf.quantize`` with
+   ``ModelType.TRANSFORMER``): int8 weights per output channel, and int8 activations with
+   scales *fixed* from calibration windows, with NNCF's SmoothQuant for the outlier channels
+   that per-tensor scales handle badly (see :mod:`nerkit.export`). Static scales are what make
+   this model fast: each window's result no longer depends on the other windows of its run,
+   so :class:`~nerkit.openvino_backend.OpenVinoBackend` runs many windows at a time.
+   Calibration reads sentences of the *training* data (by default the corpus or train file the
+   model was trained on, from its ``training_args.json``), never the evaluation data.
+   e5-small on CoNLL-2002 Spanish, 1,000 calibration windows: entity F1 on esp.testa 82.61
+   (PyTorch 82.43), esp.testb 83.88 (PyTorch 84.19).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from nerkit.errors import ConfigError, ModelError
+from nerkit.export import QUANTIZATIONS, REPORT_FILE, _torch_export, parity_report
+from nerkit.openvino_backend import OPENVINO_FILE
+
+# Calibration windows for int8: NNCF's statistics settle by a few hundred; 1,000 gave e5-small
+# +0.26 dev F1 over 300 on CoNLL-2002 Spanish, for about a minute more on 2 cores.
+CALIBRATION_WINDOWS = 1000
+CALIBRATION_SEED = 0
+
+
+def training_data(model_dir: Path) -> str | None:
+    """The corpus name or train file the model in ``model_dir`` was trained on, if recorded."""
+    path = model_dir / "training_args.json"
+    if not path.is_file():
+        return None
+    try:
+        args = json.loads(path.read_text(encoding="utf-8")).get("nerkit") or {}
+    except (OSError, json.JSONDecodeError):
+        return None
+    return args.get("train") or args.get("data")
+
+
+def calibration_sentences(
+    model_dir: Path,
+    calibration_data: str | None,
+    data_dir: str | os.PathLike[str] | None,
+    size: int,
+) -> list[list[str]]:
+    """Up to ``size`` training sentences (a seeded random sample) as word lists."""
+    from nerkit.corpus import load_split
+
+    data = calibration_data or training_data(model_dir)
+    if data is None:
+        raise ConfigError(
+            f"{model_dir}: int8 calibration needs training sentences and the model does not "
+            "record its training data; pass --calibration-data NAME_OR_FILE (a corpus name "
+            "such as conll2002-es, or a column file)"
+        )
+    sentences = [list(s.words) for s in load_split(data, "train", data_dir) if s.words]
+    if not sentences:
+        raise ConfigError(f"{data}: no sentences to calibrate int8 on; pass another file")
+    random.Random(CALIBRATION_SEED).shuffle(sentences)
+    return sentences[:size]
+
+
+def export_openvino(
+    model_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    quantize: str | None = None,
+    *,
+    calibration_data: str | None = None,
+    calibration_size: int = CALIBRATION_WINDOWS,
+    check_data: str | None = None,
+    split: str = "test",
+    data_dir: str | os.PathLike[str] | None = None,
+    batch_size: int = 32,
+) -> Path:
+    """Export the model folder ``model_dir`` to OpenVINO in ``out_dir``; returns ``out_dir``.
+
+    ``quantize``: ``None`` (fp32) or ``"int8"`` (static, calibrated on ``calibration_size``
+    sentences of ``calibration_data``'s train split, default the model's own training data).
+    ``check_data`` adds the entity F1 of both models on ``split`` to ``export_report.json``.
+    Nothing is written to ``out_dir`` until the export has succeeded.
+    """
+    if quantize not in (None, *QUANTIZATIONS):
+        raise ConfigError(
+            f"unknown quantization {quantize!r}; use {', '.join(QUANTIZATIONS)} or none (fp32)"
+        )
+    if calibration_size < 1:
+        raise ConfigError(f"calibration size must be at least 1, got {calibration_size}")
+    source, target = Path(model_dir), Path(out_dir)
+    if not source.is_dir():
+        raise ModelError(f"{model_dir}: model folder not found; check the path")
+    if target.exists() and target.resolve() == source.resolve():
+        raise ConfigError(
+            f"{out_dir}: the OpenVINO folder must differ from the model folder; "
+            "choose another --openvino folder"
+        )
+    try:
+        import openvino as ov
+    except ImportError as err:
+        raise ConfigError(
+            'OpenVINO export needs the openvino package: pip install "nerkit[openvino]"'
+        ) from err
+    from nerkit.corpus import load_split
+    from nerkit.model import load_classifier
+    from nerkit.openvino_backend import OpenVinoBackend
+
+    # read the data first, so a missing corpus fails before the slow part
+    sentences = load_split(check_data, split, data_dir) if check_data else None
+    calibration = (
+        calibration_sentences(source, calibration_data, data_dir, calibration_size)
+        if quantize == "int8"
+        else None
+    )
+    model, tokenizer, labels, meta = load_classifier(source)
+
+    target.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".exporting-", dir=target))
+    try:
+        raw = work / "raw.onnx"
+        _torch_export(model, tokenizer, raw)
+        network = ov.convert_model(raw)
+        if calibration is not None:
+            network = _quantize_int8(network, tokenizer, meta, calibration)
+        ov.save_model(network, work / OPENVINO_FILE, compress_to_fp16=False)
+        raw.unlink()
+        shutil.copyfile(source / "config.json", work / "config.json")
+        tokenizer.save_pretrained(work)
+        info = {
+            "source": str(source),
+            "quantize": quantize,
+            "calibration": {
+                "data": calibration_data or training_data(source),
+                "sentences": len(calibration),
+                "seed": CALIBRATION_SEED,
+            }
+            if calibration is not None
+            else None,
+        }
+        meta.extra = {**meta.extra, "openvino": info}
+        meta.write(work)
+        backend = OpenVinoBackend(work / OPENVINO_FILE)
+        report = parity_report(
+            model, work, labels, meta, sentences, backend=backend, batch_size=batch_size
+        )
+        report.update(
+            source=str(source),
+            format="openvino",
+            quantize=quantize,
+            calibration=info["calibration"],
+            model_bytes=(work / OPENVINO_FILE).stat().st_size
+            + (work / OPENVINO_FILE).with_suffix(".bin").stat().st_size,
+            check_data=check_data,
+            split=split if check_data else None,
+            versions=_versions(),
+        )
+        (work / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        for item in work.iterdir():
+            os.replace(item, target / item.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _quantize_int8(network: Any, tokenizer: Any, meta: Any, sentences: list[list[str]]) -> Any:
+    """NNCF static int8 quantization, calibrated on the windows of ``sentences``."""
+    import nncf
+    import numpy as np
+
+    from nerkit.encoding import WindowEncoder
+
+    # a --context model calibrates on windows with neighbours, as it runs (the sample is
+    # shuffled, so they are other training sentences: fine for activation ranges)
+    windows = WindowEncoder(tokenizer, meta.max_length, meta.context).windows(sentences)
+    names = {i.get_any_name() for i in network.inputs}
+
+    def feeds(window: Any) -> dict[str, np.ndarray]:
+        ids = np.array([window.input_ids], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if "token_type_ids" in names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        return feed
+
+    return nncf.quantize(
+        network,
+        nncf.Dataset(windows, feeds),
+        model_type=nncf.ModelType.TRANSFORMER,
+        preset=nncf.QuantizationPreset.MIXED,
+        subset_size=len(windows),
+    )
+
+
+def _versions() -> dict[str, str]:
+    import nncf
+    import openvino
+    import torch
+    import transformers
+
+    from nerkit import __version__
+
+    return {
+        "nerkit": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "openvino": openvino.__version__,
+        "nncf": nncf.__version__,
+    }
