@@ -258,6 +258,25 @@ def test_nfc_and_nfd_give_the_same_words(text: str) -> None:
 
 
 @FAST
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(PIECES), st.text(st.characters(max_codepoint=0x2FF), max_size=6)),
+        max_size=25,
+    ).map("".join)
+)
+@example("")
+@example("  \t a\u00a0 b \r\n")
+def test_fast_clusters_equal_the_general_ones(text: str) -> None:
+    """Text below U+0300 without a soft hyphen takes the per-run path; it must agree with the
+    per-character one on everything (the splitter's speed on Spanish and Dutch depends on it)."""
+    from nerkit.words import _clusters, _general_clusters, _simple_clusters
+
+    assert _clusters(text) == _general_clusters(text)
+    if "\u00ad" not in text and all(c < "\u0300" for c in text):
+        assert _simple_clusters(text) == _general_clusters(text)
+
+
+@FAST
 @given(st.lists(st.text(alphabet="abcñé0123456789", min_size=1, max_size=8), max_size=12))
 def test_plain_words_come_back_unchanged(tokens: list[str]) -> None:
     text = " \t ".join(tokens)

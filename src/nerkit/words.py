@@ -192,6 +192,14 @@ _SKIN_TONES = range(0x1F3FB, 0x1F400)
 _REGIONAL = range(0x1F1E6, 0x1F200)
 
 
+# Below U+0300 (Latin, Latin-1, Latin Extended, IPA) no character combines with another: no
+# marks, skin tones or regional indicators; the soft hyphen (U+00AD) is the one format
+# character, and every separator there is whitespace. Such text (nearly all Spanish and Dutch)
+# takes :func:`_simple_clusters`, which works per run of characters instead of per character.
+_NOT_SIMPLE = re.compile("[\u00ad\u0300-\U0010ffff]")
+_RUNS = re.compile(r"\S+|\s+")
+
+
 def _clusters(text: str) -> tuple[str, list[int], list[int]]:
     """Group ``text`` into clusters and return (skeleton, starts, ends).
 
@@ -202,6 +210,13 @@ def _clusters(text: str) -> tuple[str, list[int], list[int]]:
     plain regular expressions while ``starts[i]:ends[i]`` locates skeleton character ``i`` in the
     original text.
     """
+    if _NOT_SIMPLE.search(text) is None:
+        return _simple_clusters(text)
+    return _general_clusters(text)
+
+
+def _general_clusters(text: str) -> tuple[str, list[int], list[int]]:
+    """:func:`_clusters` for any text, one character at a time."""
     skeleton: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -244,6 +259,25 @@ def _clusters(text: str) -> tuple[str, list[int], list[int]]:
             first = unicodedata.normalize("NFC", core)[0]
             if unicodedata.category(first)[0] != "M":  # an orphan mark stays a letter
                 skeleton[k] = first
+    return "".join(skeleton), starts, ends
+
+
+def _simple_clusters(text: str) -> tuple[str, list[int], list[int]]:
+    """:func:`_clusters` for text where every character is its own cluster (see above)."""
+    skeleton: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for run in _RUNS.finditer(text):
+        a, b = run.span()
+        if text[a].isspace():
+            if skeleton:  # leading separators make no skeleton character
+                skeleton.append(" ")
+                starts.append(a)
+                ends.append(a)
+        else:
+            skeleton.append(run.group())
+            starts.extend(range(a, b))
+            ends.extend(range(a + 1, b + 1))
     return "".join(skeleton), starts, ends
 
 
