@@ -195,6 +195,41 @@ def test_batch_gather_equals_per_window_loop(tiny_encoder: Path) -> None:
     assert predictor.word_log_probs([], batch_size=4) == []
 
 
+class QueueingBackend(FakeBackend):
+    """A :class:`FakeBackend` that also takes many batches at once (``run_batches``)."""
+
+    def __init__(self, n_labels: int) -> None:
+        super().__init__(n_labels)
+        self.queued: list[int] = []
+
+    def run_batches(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        self.queued.append(len(batches))
+        return [self(ids, mask) for ids, mask in batches]
+
+
+def test_queued_batches_give_the_same_rows(tiny_encoder: Path) -> None:
+    """A backend with ``run_batches`` gets the batches in groups of at most QUEUED_BATCHES,
+    and the gathered scores are exactly those of one call per batch."""
+    from transformers import AutoTokenizer
+
+    from nerkit.inference import QUEUED_BATCHES
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder))
+    rng = random.Random(1)
+    vocab = ["Ana", "González", "viajó", "a", "Sevilla", "Telefónica", "ONU", "de", "la", "."]
+    sentences = [[rng.choice(vocab) for _ in range(rng.choice([0, 2, 7, 25]))] for _ in range(90)]
+    one_by_one = Predictor(FakeBackend(len(IOB2)), tokenizer, LabelSet(IOB2), max_length=12)
+    backend = QueueingBackend(len(IOB2))
+    queued = Predictor(backend, tokenizer, LabelSet(IOB2), max_length=12)
+    got = queued.word_log_probs(sentences, batch_size=2)
+    want = one_by_one.word_log_probs(sentences, batch_size=2)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    batches = len(_length_batches(queued.encoder.windows(sentences), 2))
+    assert batches > QUEUED_BATCHES, "the test needs more than one group"
+    assert sum(backend.queued) == batches and max(backend.queued) == QUEUED_BATCHES
+
+
 def test_window_encoder_is_shared(tiny_encoder: Path) -> None:
     from transformers import AutoTokenizer
 

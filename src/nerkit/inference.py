@@ -30,9 +30,20 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class Backend(Protocol):
-    """Runs the network: ``(input_ids, attention_mask)`` int64 arrays to float logits."""
+    """Runs the network: ``(input_ids, attention_mask)`` int64 arrays to float logits.
+
+    A backend may also have ``run_batches(list of (input_ids, attention_mask)) -> list of
+    logits``: the :class:`Predictor` then hands it up to :data:`QUEUED_BATCHES` batches at
+    once, so that it can keep every core busy across batch boundaries
+    (:class:`~nerkit.openvino_backend.OpenVinoBackend` does).
+    """
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+
+# batches handed together to a backend with ``run_batches``: 16 x 32 windows of at most 128
+# pieces is at most 8 MB of input and 2.4 MB of logits per label
+QUEUED_BATCHES = 16
 
 
 def usable_cpus() -> list[int]:
@@ -165,10 +176,17 @@ class Predictor:
         np.cumsum(lengths, out=offsets[1:])
         # one row per word of every sentence; filled from the window that owns the word
         scores = np.zeros((int(offsets[-1]), len(self.labels)), dtype=np.float32)
-        for batch in _length_batches(
-            self.encoder.windows(sentences, documents=documents), batch_size
-        ):
-            self._gather(batch, self._forward_array(batch), offsets, scores)
+        batches = _length_batches(self.encoder.windows(sentences, documents=documents), batch_size)
+        run_batches = getattr(self.backend, "run_batches", None)
+        if run_batches is None:
+            for batch in batches:
+                self._gather(batch, self._forward_array(batch), offsets, scores)
+        else:  # queued together (see Backend); in groups, so memory stays bounded
+            for i in range(0, len(batches), QUEUED_BATCHES):
+                group = batches[i : i + QUEUED_BATCHES]
+                padded = [pad_windows(batch, self.pad_id)[:2] for batch in group]
+                for batch, logits in zip(group, run_batches(padded), strict=True):
+                    self._gather(batch, np.asarray(logits), offsets, scores)
         log_probs = log_softmax(scores)
         return np.split(log_probs, offsets[1:-1]) if len(sentences) else []
 

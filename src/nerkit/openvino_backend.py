@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -99,21 +101,35 @@ class OpenVinoBackend:
         self._lock = threading.Lock()
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return self.run_batches([(input_ids, attention_mask)])[0]
+
+    def run_batches(
+        self, batches: Sequence[tuple[np.ndarray, np.ndarray]]
+    ) -> list[np.ndarray]:
+        """Logits for several padded batches, queued together so the streams never wait.
+
+        Called per batch, every batch ends on a barrier: the streams idle while the last
+        request of the batch finishes and while Python gathers its rows (e5-small, esp.testb,
+        2 cores: 7.2 s in the backend one batch at a time, 5.5 s with all requests queued).
+        The :class:`~nerkit.inference.Predictor` hands over many batches at once when its
+        backend has this method.
+        """
         with self._lock:
-            return self._run(input_ids, attention_mask)
+            return self._run(batches)
 
-    def _run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    def _run(self, batches: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         step = self.windows_per_request
-        starts = range(0, len(input_ids), step)
-        results: list[np.ndarray | None] = [None] * len(starts)
+        requests = [
+            (b, start) for b, (ids, _) in enumerate(batches) for start in range(0, len(ids), step)
+        ]
+        results: list[np.ndarray | None] = [None] * len(requests)
 
-        def done(request: object, index: int) -> None:
-            results[index] = request.get_output_tensor(0).data.copy()  # type: ignore[attr-defined]
+        def done(request: Any, index: int) -> None:
+            results[index] = request.get_output_tensor(0).data.copy()
 
         self._queue.set_callback(done)
-        for index, start in enumerate(starts):
-            ids = input_ids[start : start + step]
-            mask = attention_mask[start : start + step]
+        for index, (b, start) in enumerate(requests):
+            ids, mask = batches[b][0][start : start + step], batches[b][1][start : start + step]
             n = max(int(mask.sum(axis=1).max()), 1)
             feeds = {"input_ids": ids[:, :n], "attention_mask": mask[:, :n]}
             if "token_type_ids" in self.input_names:
@@ -121,12 +137,13 @@ class OpenVinoBackend:
             self._queue.start_async({k: np.ascontiguousarray(v) for k, v in feeds.items()}, index)
         self._queue.wait_all()
         labels = results[0].shape[-1] if results else 0  # type: ignore[union-attr]
-        out = np.zeros((len(input_ids), input_ids.shape[1], labels), dtype=np.float32)
-        for start, logits in zip(starts, results, strict=True):
+        outs = [np.zeros((*ids.shape, labels), dtype=np.float32) for ids, _ in batches]
+        for (b, start), logits in zip(requests, results, strict=True):
             assert logits is not None
-            out[start : start + len(logits), : logits.shape[1]] = logits
-        out[attention_mask == 0] = 0.0  # a shorter window's padding inside a request
-        return out
+            outs[b][start : start + len(logits), : logits.shape[1]] = logits
+        for out, (_, mask) in zip(outs, batches, strict=True):
+            out[mask == 0] = 0.0  # a shorter window's padding inside a request
+        return outs
 
     def __repr__(self) -> str:
         return (
