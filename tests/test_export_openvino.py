@@ -179,6 +179,16 @@ def test_latency_mode_gives_the_same_tags(exports: dict[str, Path]) -> None:
     assert list(latency.tag_many(TEXTS)) == list(throughput.tag_many(TEXTS))
 
 
+def test_tagger_batch_size_defaults_to_the_backends(
+    exports: dict[str, Path], torch_tagger: Tagger
+) -> None:
+    from nerkit.openvino_backend import BATCH_WINDOWS
+
+    assert Tagger.load(exports["fp32"]).batch_size == BATCH_WINDOWS
+    assert Tagger.load(exports["fp32"], batch_size=8).batch_size == 8
+    assert torch_tagger.batch_size == 32
+
+
 def test_missing_or_broken_model_is_a_model_error(exports: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="not found"):
         OpenVinoBackend(tmp_path)

@@ -97,6 +97,18 @@ def test_tag_many_keeps_order_and_streams(tagger: Tagger) -> None:
     assert rest[-1] == tagger(texts[-1])
 
 
+def test_overlapping_chunks_equal_one_text_at_a_time(tagger: Tagger) -> None:
+    """Chunks of 8 texts (batch 1) overlap on the worker thread; the results are those of
+    tagging each text alone, in order, and a bad text in a later chunk still raises."""
+    words = ["Felipe", "viajó", "a", "Madrid", "con", "la", "ONU", "y", "Telefónica", "."]
+    texts = [" ".join(words[i % 7 : i % 7 + 1 + i % 5]) for i in range(37)]
+    assert list(tagger.tag_many(texts, batch_size=1)) == [tagger(t) for t in texts]
+    results = tagger.tag_many([*texts[:20], 42], batch_size=1)  # type: ignore[list-item]
+    assert len([next(results) for _ in range(8)]) == 8
+    with pytest.raises(TypeError, match="str"):
+        list(results)
+
+
 def test_tag_tokens_equals_evaluate_on_esp_testb(tmp_path: Path, tiny_model: Path) -> None:
     """The API and `nerkit evaluate` use the same windows and decoding: same tags."""
     path = conll2002("esp.testb")

@@ -264,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", help="file to tag")
     predict.add_argument("--format", choices=["txt", "jsonl", "conll"], default="txt")
     predict.add_argument("--output", help="output file (default stdout)")
-    predict.add_argument("--batch-size", type=int, default=32)
+    predict.add_argument("--batch-size", type=int,
+                         help="windows per batch (default 32; 64 for OpenVINO models)")
     predict.add_argument("--decoding", choices=["viterbi", "argmax"])
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.set_defaults(func=cmd_predict)

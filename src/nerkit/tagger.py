@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from nerkit.labels import LabelSet
 from nerkit.model import ModelMeta, load_classifier
 from nerkit.schemes import tags_to_spans
 from nerkit.words import ConllWordSplitter, Word, WordSplitter
+
+DEFAULT_BATCH_SIZE = 32  # windows per batch, unless the backend asks for another
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Tagger:
         meta: ModelMeta | None = None,
         *,
         splitter: WordSplitter | None = None,
-        batch_size: int = 32,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self.predictor = predictor
         self.meta = meta or ModelMeta()
@@ -71,7 +74,7 @@ class Tagger:
         *,
         decoding: str | None = None,
         splitter: WordSplitter | None = None,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         threads: int | None = None,
         latency: bool = False,
     ) -> Tagger:
@@ -83,7 +86,8 @@ class Tagger:
         side by side by default (the most words per second on many texts); ``latency=True``
         spreads each run over all threads instead, which answers one short text sooner (12 ms
         instead of 18 ms for one e5-small window on 2 cores with ONNX). PyTorch models always
-        use all threads on each batch.
+        use all threads on each batch. ``batch_size`` (windows per batch) defaults to 32, or to
+        what the backend asks for (``batch_size`` attribute: 64 for OpenVINO).
         """
         import json
         from pathlib import Path
@@ -135,6 +139,7 @@ class Tagger:
             crf=meta.crf,
             context=meta.context,
         )
+        batch_size = batch_size or getattr(model, "batch_size", None) or DEFAULT_BATCH_SIZE
         return cls(predictor, meta, splitter=splitter, batch_size=batch_size)
 
     @property
@@ -148,16 +153,37 @@ class Tagger:
     def tag_many(
         self, texts: Iterable[str], batch_size: int | None = None
     ) -> Iterator[list[Entity]]:
-        """Entities for each text, streamed in input order; memory bounded by the chunk size."""
+        """Entities for each text, streamed in input order; memory bounded by the chunk size.
+
+        Texts go in chunks of eight batches, and chunks overlap: while one chunk is tagged on a
+        worker thread, this thread splits the next chunk into words and builds the entities of
+        the previous one. The network releases the GIL, so the word work no longer leaves
+        cores idle between chunks (e5-small, OpenVINO int8, esp.testb, 2 cores: 5,206 against
+        5,054 words/s, a one-off alternating run).
+        At most two chunks are in flight.
+        """
         size = batch_size or self.batch_size
         iterator = iter(texts)
-        while chunk := list(itertools.islice(iterator, size * 8)):
-            words = [self.splitter(text) for text in chunk]
-            ids, log_probs = self.predictor.predict_ids(
-                [[w.text for w in ws] for ws in words], size
-            )
-            for text, ws, row, lp in zip(chunk, words, ids, log_probs, strict=True):
-                yield self._entities(text, ws, row, lp)
+        with ThreadPoolExecutor(1, thread_name_prefix="nerkit-tag") as worker:
+            pending: tuple[list[str], list[list[Word]], Future[Any]] | None = None
+            while True:
+                chunk = list(itertools.islice(iterator, size * 8))
+                submitted = None
+                if chunk:
+                    words = [self.splitter(text) for text in chunk]
+                    future = worker.submit(
+                        self.predictor.predict_ids, [[w.text for w in ws] for ws in words], size
+                    )
+                    submitted = (chunk, words, future)
+                if pending is not None:
+                    done_texts, done_words, done = pending
+                    ids, log_probs = done.result()
+                    rows = zip(done_texts, done_words, ids, log_probs, strict=True)
+                    for text, ws, row, lp in rows:
+                        yield self._entities(text, ws, row, lp)
+                if submitted is None:
+                    return
+                pending = submitted
 
     def tag_tokens(self, words: Sequence[str]) -> list[str]:
         """One IOB2 tag per word for input already split into words."""

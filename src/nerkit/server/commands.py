@@ -116,6 +116,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     render.add_argument("--format", choices=["txt", "jsonl"], default="txt",
                         help="txt: one document per line; jsonl: {\"text\": ...} per line")
     render.add_argument("--html", required=True, metavar="OUT", help="HTML file to write")
-    render.add_argument("--batch-size", type=_positive_int, default=32)
+    render.add_argument("--batch-size", type=_positive_int,
+                        help="windows per batch (default 32; 64 for OpenVINO models)")
     render.set_defaults(func=cmd_render)
     # fmt: on
