@@ -103,6 +103,7 @@ def test_overlapping_chunks_equal_one_text_at_a_time(tagger: Tagger) -> None:
     words = ["Felipe", "viajó", "a", "Madrid", "con", "la", "ONU", "y", "Telefónica", "."]
     texts = [" ".join(words[i % 7 : i % 7 + 1 + i % 5]) for i in range(37)]
     assert list(tagger.tag_many(texts, batch_size=1)) == [tagger(t) for t in texts]
+    assert list(tagger.tag_many(iter([]))) == []
     results = tagger.tag_many([*texts[:20], 42], batch_size=1)  # type: ignore[list-item]
     assert len([next(results) for _ in range(8)]) == 8
     with pytest.raises(TypeError, match="str"):

@@ -164,26 +164,40 @@ class Tagger:
         """
         size = batch_size or self.batch_size
         iterator = iter(texts)
+        chunks = iter(lambda: list(itertools.islice(iterator, size * 8)), [])
+        first = next(chunks, [])
+        if not first:
+            return
+        second = next(chunks, [])
+        if not second:  # one chunk at most (one text, a short list): nothing to overlap
+            words = [self.splitter(text) for text in first]
+            yield from self._chunk_entities(first, words, *self._predict(words, size))
+            return
         with ThreadPoolExecutor(1, thread_name_prefix="nerkit-tag") as worker:
             pending: tuple[list[str], list[list[Word]], Future[Any]] | None = None
-            while True:
-                chunk = list(itertools.islice(iterator, size * 8))
-                submitted = None
-                if chunk:
-                    words = [self.splitter(text) for text in chunk]
-                    future = worker.submit(
-                        self.predictor.predict_ids, [[w.text for w in ws] for ws in words], size
-                    )
-                    submitted = (chunk, words, future)
+            for chunk in itertools.chain([first, second], chunks):
+                words = [self.splitter(text) for text in chunk]
+                submitted = (chunk, words, worker.submit(self._predict, words, size))
                 if pending is not None:
-                    done_texts, done_words, done = pending
-                    ids, log_probs = done.result()
-                    rows = zip(done_texts, done_words, ids, log_probs, strict=True)
-                    for text, ws, row, lp in rows:
-                        yield self._entities(text, ws, row, lp)
-                if submitted is None:
-                    return
+                    yield from self._chunk_entities(*pending[:2], *pending[2].result())
                 pending = submitted
+            assert pending is not None
+            yield from self._chunk_entities(*pending[:2], *pending[2].result())
+
+    def _predict(
+        self, words: list[list[Word]], batch_size: int
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return self.predictor.predict_ids([[w.text for w in ws] for ws in words], batch_size)
+
+    def _chunk_entities(
+        self,
+        texts: list[str],
+        words: list[list[Word]],
+        ids: list[np.ndarray],
+        log_probs: list[np.ndarray],
+    ) -> Iterator[list[Entity]]:
+        for text, ws, row, lp in zip(texts, words, ids, log_probs, strict=True):
+            yield self._entities(text, ws, row, lp)
 
     def tag_tokens(self, words: Sequence[str]) -> list[str]:
         """One IOB2 tag per word for input already split into words."""
