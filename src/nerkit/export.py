@@ -1,5 +1,8 @@
 """Export a trained model to ONNX (fp32 or dynamic int8) for fast CPU tagging, and check it.
 
+(``nerkit export --openvino`` is :mod:`nerkit.export_openvino`; it shares this module's graph
+export, parity report and command line.)
+
 ``nerkit export --model my-ner-model --onnx my-ner-onnx --quantize int8`` writes a folder that
 :meth:`nerkit.tagger.Tagger.load` (and so ``nerkit predict``) runs on onnxruntime::
 
@@ -374,18 +377,18 @@ def parity_report(
         context=meta.context,
     )
     torch_predictor = Predictor(model, tokenizer, labels, **common)
-    onnx_predictor = Predictor(backend, tokenizer, labels, **common)
+    export_predictor = Predictor(backend, tokenizer, labels, **common)
 
     sample = sample_sentences(meta.language)
     max_diff = 0.0
     for batch in _length_batches(torch_predictor.encoder.windows(sample), batch_size):
         expected = torch_predictor._forward_array(batch)
-        got = onnx_predictor._forward_array(batch)
+        got = export_predictor._forward_array(batch)
         for i, window in enumerate(batch):
             n = len(window.input_ids)
             max_diff = max(max_diff, float(np.abs(expected[i, :n] - got[i, :n]).max()))
     torch_tags = torch_predictor.predict_tags(sample, batch_size)
-    onnx_tags = onnx_predictor.predict_tags(sample, batch_size)
+    onnx_tags = export_predictor.predict_tags(sample, batch_size)
     report: dict[str, Any] = {
         "sample": {
             "sentences": len(sample),
@@ -399,9 +402,9 @@ def parity_report(
         from nerkit.evaluate import evaluate_sentences
 
         torch_results, torch_pred = evaluate_sentences(torch_predictor, sentences, batch_size)
-        onnx_results, onnx_pred = evaluate_sentences(onnx_predictor, sentences, batch_size)
+        export_results, export_pred = evaluate_sentences(export_predictor, sentences, batch_size)
         f1_torch = torch_results["entity"]["micro"]["f1"]
-        f1_export = onnx_results["entity"]["micro"]["f1"]
+        f1_export = export_results["entity"]["micro"]["f1"]
         report["check"] = {
             "sentences": len(sentences),
             "words": sum(len(s.words) for s in sentences),
@@ -409,9 +412,9 @@ def parity_report(
             "f1_export": f1_export,
             "f1_delta": round(f1_export - f1_torch, 4),
             "sentences_with_different_tags": sum(
-                a != b for a, b in zip(torch_pred, onnx_pred, strict=True)
+                a != b for a, b in zip(torch_pred, export_pred, strict=True)
             ),
-            "words_with_different_tags": _different_words(torch_pred, onnx_pred),
+            "words_with_different_tags": _different_words(torch_pred, export_pred),
         }
     return report
 
