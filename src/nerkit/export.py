@@ -52,7 +52,8 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +102,7 @@ def export_onnx(
     ``split`` to ``export_report.json``. Files already in ``out_dir`` that the export does not
     write are kept.
     """
-    if quantize not in (None, *QUANTIZATIONS):
-        raise ConfigError(
-            f"unknown quantization {quantize!r}; use {', '.join(QUANTIZATIONS)} or none (fp32)"
-        )
-    source, target = Path(model_dir), Path(out_dir)
-    if not source.is_dir():
-        raise ModelError(f"{model_dir}: model folder not found; check the path")
-    if target.exists() and target.resolve() == source.resolve():
-        raise ConfigError(
-            f"{out_dir}: the ONNX folder must differ from the model folder (a model.onnx there "
-            "would make Tagger.load use it); choose another --onnx folder"
-        )
+    source, target = check_folders(model_dir, out_dir, quantize, "ONNX", ONNX_FILE)
     from nerkit.corpus import load_split
     from nerkit.model import load_classifier
 
@@ -120,9 +110,7 @@ def export_onnx(
     sentences = load_split(check_data, split, data_dir) if check_data else None
     model, tokenizer, labels, meta = load_classifier(source)
 
-    target.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".exporting-", dir=target))
-    try:
+    with staging(target) as work:
         raw = work / "raw.onnx"
         onnx_path = work / ONNX_FILE
         smoothed: list[dict[str, Any]] = []
@@ -133,8 +121,6 @@ def export_onnx(
         else:
             _torch_export(model, tokenizer, raw)
             os.replace(raw, onnx_path)
-        shutil.copyfile(source / "config.json", work / "config.json")
-        tokenizer.save_pretrained(work)
         onnx_info = {
             "source": str(source),
             "quantize": quantize,
@@ -142,8 +128,7 @@ def export_onnx(
             "smoothed": [k["layer"] for k in smoothed],
             "smooth_alpha": SMOOTH_ALPHA if quantize == "int8" else None,
         }
-        meta.extra = {**meta.extra, "onnx": onnx_info}
-        meta.write(work)
+        write_model_files(source, work, tokenizer, meta, "onnx", onnx_info)
         report = parity_report(model, work, labels, meta, sentences, batch_size=batch_size)
         report.update(
             source=str(source),
@@ -159,11 +144,56 @@ def export_onnx(
         )
         (work / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         raw.unlink(missing_ok=True)
+    return target
+
+
+def check_folders(
+    model_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    quantize: str | None,
+    runtime: str,
+    model_file: str,
+) -> tuple[Path, Path]:
+    """The checks every export makes before its slow part; returns (source, target) folders."""
+    if quantize not in (None, *QUANTIZATIONS):
+        raise ConfigError(
+            f"unknown quantization {quantize!r}; use {', '.join(QUANTIZATIONS)} or none (fp32)"
+        )
+    source, target = Path(model_dir), Path(out_dir)
+    if not source.is_dir():
+        raise ModelError(f"{model_dir}: model folder not found; check the path")
+    if target.exists() and target.resolve() == source.resolve():
+        option = f"--{runtime.lower()}"
+        raise ConfigError(
+            f"{out_dir}: the {runtime} folder must differ from the model folder (a {model_file} "
+            f"there would make Tagger.load use it); choose another {option} folder"
+        )
+    return source, target
+
+
+@contextmanager
+def staging(target: Path) -> Iterator[Path]:
+    """A temporary folder inside ``target``; its files move into ``target`` only on success,
+    so a failed export never leaves a half-written model where a good one was."""
+    target.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".exporting-", dir=target))
+    try:
+        yield work
         for item in work.iterdir():
             os.replace(item, target / item.name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target
+
+
+def write_model_files(
+    source: Path, work: Path, tokenizer: Any, meta: Any, key: str, info: dict[str, Any]
+) -> None:
+    """What every exported folder holds beside the network: the source's config.json (labels),
+    the tokenizer, and nerkit.json with how it was exported under ``extra[key]``."""
+    shutil.copyfile(source / "config.json", work / "config.json")
+    tokenizer.save_pretrained(work)
+    meta.extra = {**meta.extra, key: info}
+    meta.write(work)
 
 
 def _torch_export(model: Any, tokenizer: Any, path: Path) -> None:

@@ -32,13 +32,18 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from nerkit.errors import ConfigError, ModelError
-from nerkit.export import QUANTIZATIONS, REPORT_FILE, _torch_export, parity_report
+from nerkit.errors import ConfigError
+from nerkit.export import (
+    REPORT_FILE,
+    _torch_export,
+    check_folders,
+    parity_report,
+    staging,
+    write_model_files,
+)
 from nerkit.openvino_backend import OPENVINO_FILE
 
 # Calibration sentences for int8 (about as many windows): with NNCF's defaults, e5-small on
@@ -106,20 +111,9 @@ def export_openvino(
     ``check_data`` adds the entity F1 of both models on ``split`` to ``export_report.json``.
     Nothing is written to ``out_dir`` until the export has succeeded.
     """
-    if quantize not in (None, *QUANTIZATIONS):
-        raise ConfigError(
-            f"unknown quantization {quantize!r}; use {', '.join(QUANTIZATIONS)} or none (fp32)"
-        )
+    source, target = check_folders(model_dir, out_dir, quantize, "OpenVINO", OPENVINO_FILE)
     if calibration_size < 1:
         raise ConfigError(f"calibration size must be at least 1, got {calibration_size}")
-    source, target = Path(model_dir), Path(out_dir)
-    if not source.is_dir():
-        raise ModelError(f"{model_dir}: model folder not found; check the path")
-    if target.exists() and target.resolve() == source.resolve():
-        raise ConfigError(
-            f"{out_dir}: the OpenVINO folder must differ from the model folder; "
-            "choose another --openvino folder"
-        )
     try:
         import openvino as ov
     except ImportError as err:
@@ -139,9 +133,7 @@ def export_openvino(
     )
     model, tokenizer, labels, meta = load_classifier(source)
 
-    target.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".exporting-", dir=target))
-    try:
+    with staging(target) as work:
         raw = work / "raw.onnx"
         _torch_export(model, tokenizer, raw)
         network = ov.convert_model(raw)
@@ -149,8 +141,6 @@ def export_openvino(
             network = _quantize_int8(network, tokenizer, meta, calibration)
         ov.save_model(network, work / OPENVINO_FILE, compress_to_fp16=False)
         raw.unlink()
-        shutil.copyfile(source / "config.json", work / "config.json")
-        tokenizer.save_pretrained(work)
         info = {
             "source": str(source),
             "quantize": quantize,
@@ -163,8 +153,7 @@ def export_openvino(
             else None,
             "smooth_quant_alpha": SMOOTH_QUANT_ALPHA if calibration is not None else None,
         }
-        meta.extra = {**meta.extra, "openvino": info}
-        meta.write(work)
+        write_model_files(source, work, tokenizer, meta, "openvino", info)
         backend = OpenVinoBackend(work / OPENVINO_FILE)
         report = parity_report(
             model, work, labels, meta, sentences, backend=backend, batch_size=batch_size
@@ -182,10 +171,6 @@ def export_openvino(
             versions=_versions(),
         )
         (work / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        for item in work.iterdir():
-            os.replace(item, target / item.name)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return target
 
 

@@ -46,6 +46,19 @@ class Backend(Protocol):
 QUEUED_BATCHES = 16
 
 
+def exported_model_file(path: str | os.PathLike[str], filename: str, runtime: str) -> Path:
+    """The network file of an exported model: ``path`` itself, or ``path/filename`` for a
+    folder; a :class:`~nerkit.errors.ModelError` that says how to write one if it is missing."""
+    from nerkit.errors import ModelError
+
+    file = Path(path)
+    if file.is_dir():
+        file = file / filename
+    if not file.is_file():
+        raise ModelError(f"{file}: {runtime} model not found; write one with `nerkit export`")
+    return file
+
+
 def usable_cpus() -> list[int]:
     """Logical CPUs this process may run on (its affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
 from nerkit.errors import ModelError
-from nerkit.inference import physical_cores
+from nerkit.inference import exported_model_file, physical_cores
 
 ONNX_FILE = "model.onnx"
 
@@ -56,11 +55,7 @@ class OnnxBackend:
     ) -> None:
         import onnxruntime as ort
 
-        file = Path(path)
-        if file.is_dir():
-            file = file / ONNX_FILE
-        if not file.is_file():
-            raise ModelError(f"{file}: ONNX model not found; write one with `nerkit export`")
+        file = exported_model_file(path, ONNX_FILE, "ONNX")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         cores = threads or physical_cores()

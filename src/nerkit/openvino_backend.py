@@ -21,13 +21,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nerkit.errors import ModelError
-from nerkit.inference import physical_cores
+from nerkit.inference import exported_model_file, physical_cores
 
 OPENVINO_FILE = "model.xml"  # its weights are in model.bin beside it
 # windows per inference request: enough rows for the int8 products, few enough that the
@@ -72,11 +71,7 @@ class OpenVinoBackend:
                 'install it with pip install "nerkit[openvino]"'
             ) from err
 
-        file = Path(path)
-        if file.is_dir():
-            file = file / OPENVINO_FILE
-        if not file.is_file():
-            raise ModelError(f"{file}: OpenVINO model not found; write one with `nerkit export`")
+        file = exported_model_file(path, OPENVINO_FILE, "OpenVINO")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         if windows_per_request < 1:
