@@ -8,11 +8,38 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
 SHARED_DATA = Path(os.environ.get("NERKIT_DATA", Path(__file__).parents[2] / "shared" / "data"))
+
+
+# Texts that every exported model must tag like the PyTorch model: entities of each type,
+# accents, an empty text, one word, and a text longer than the tiny model's window.
+EXPORT_TEXTS = [
+    "Ana González viajó a Sevilla con la ONU.",
+    "Telefónica y el Real Madrid firmaron en Madrid el 3 de mayo.",
+    "",
+    "Sevilla",
+    "El presidente de la Comisión Europea, Romano Prodi, habló ayer en Bruselas. " * 12,
+]
+
+
+def random_windows(rows: int, seed: int) -> tuple[Any, Any]:
+    """Right-padded random windows of the tiny vocabulary (< 190 pieces), sorted by length:
+    ``(input_ids, attention_mask)`` int64 arrays as the Predictor feeds a backend."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lengths = np.sort(rng.integers(3, 16, rows))
+    ids = np.zeros((rows, int(lengths.max())), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = rng.integers(5, 150, n)
+        mask[i, :n] = 1
+    return ids, mask
 
 
 def conll2002(name: str) -> Path:
@@ -114,3 +141,11 @@ def tiny_context_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: P
                       dev=str(DATA / "tiny.dev"), max_steps=2, batch_size=2, max_length=32,
                       context=8, learning_rate=1e-3))
     return out
+
+
+@pytest.fixture(scope="session")
+def torch_tagger(tiny_model: Path) -> Any:
+    """The tiny model on PyTorch: the reference that exported models are compared with."""
+    from nerkit.tagger import Tagger
+
+    return Tagger.load(tiny_model)

@@ -15,6 +15,8 @@ import pytest
 pytest.importorskip("onnxruntime", reason="export needs the [export] extra")
 pytest.importorskip("onnx", reason="export needs the [export] extra")
 
+from conftest import EXPORT_TEXTS, random_windows  # noqa: E402
+
 from nerkit.cli import main  # noqa: E402
 from nerkit.export import (  # noqa: E402
     OUTLIER_RATIO,
@@ -26,13 +28,6 @@ from nerkit.tagger import Tagger  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
-TEXTS = [
-    "Ana González viajó a Sevilla con la ONU.",
-    "Telefónica y el Real Madrid firmaron en Madrid el 3 de mayo.",
-    "",
-    "Sevilla",
-    "El presidente de la Comisión Europea, Romano Prodi, habló ayer en Bruselas. " * 12,
-]
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +37,6 @@ def exports(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "fp32": export_onnx(tiny_model, out / "fp32", check_data=str(DATA / "tiny.test")),
         "int8": export_onnx(tiny_model, out / "int8", "int8"),
     }
-
-
-@pytest.fixture(scope="module")
-def torch_tagger(tiny_model: Path) -> Tagger:
-    return Tagger.load(tiny_model)
 
 
 def test_folder_holds_model_tokenizer_labels_and_report(exports: dict[str, Path]) -> None:
@@ -78,8 +68,8 @@ def test_fp32_export_tags_like_pytorch(exports: dict[str, Path], torch_tagger: T
     onnx_tagger = Tagger.load(exports["fp32"])
     assert type(onnx_tagger.predictor.backend).__name__ == "OnnxBackend"
     assert onnx_tagger.labels == torch_tagger.labels
-    expected = list(torch_tagger.tag_many(TEXTS))
-    got = list(onnx_tagger.tag_many(TEXTS))
+    expected = list(torch_tagger.tag_many(EXPORT_TEXTS))
+    got = list(onnx_tagger.tag_many(EXPORT_TEXTS))
     assert [[(e.start, e.end, e.label) for e in es] for es in got] == [
         [(e.start, e.end, e.label) for e in es] for es in expected
     ]
@@ -98,13 +88,7 @@ def test_parallel_batches_give_the_same_logits(exports: dict[str, Path], rows: i
 
     from nerkit.onnx_backend import OnnxBackend
 
-    rng = np.random.default_rng(rows)
-    lengths = np.sort(rng.integers(3, 16, rows))
-    ids = np.zeros((rows, int(lengths.max())), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for i, n in enumerate(lengths):
-        ids[i, :n] = rng.integers(5, 150, n)  # the tiny vocabulary has < 190 pieces
-        mask[i, :n] = 1
+    ids, mask = random_windows(rows, seed=rows)
     serial = OnnxBackend(exports["fp32"], threads=2, parallel_batches=False)(ids, mask)
     parallel_backend = OnnxBackend(exports["fp32"], threads=2, parallel_batches=True)
     assert parallel_backend.parallel_batches
@@ -144,13 +128,13 @@ def test_latency_mode_gives_the_same_tags(exports: dict[str, Path]) -> None:
     assert throughput.predictor.backend.parallel_batches
     assert not latency.predictor.backend.parallel_batches
     assert latency.predictor.backend.threads == 2
-    assert list(latency.tag_many(TEXTS)) == list(throughput.tag_many(TEXTS))
+    assert list(latency.tag_many(EXPORT_TEXTS)) == list(throughput.tag_many(EXPORT_TEXTS))
 
 
 def test_int8_export_loads_and_tags(exports: dict[str, Path], torch_tagger: Tagger) -> None:
     tagger = Tagger.load(exports["int8"], threads=1)
     assert tagger.predictor.backend.threads == 1
-    for text, entities in zip(TEXTS, tagger.tag_many(TEXTS), strict=True):
+    for text, entities in zip(EXPORT_TEXTS, tagger.tag_many(EXPORT_TEXTS), strict=True):
         for e in entities:
             assert text[e.start : e.end] == e.text
             assert e.label in torch_tagger.labels.types

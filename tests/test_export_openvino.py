@@ -19,6 +19,8 @@ pytest.importorskip("openvino", reason="OpenVINO export needs the [openvino] ext
 pytest.importorskip("nncf", reason="OpenVINO int8 export needs the [openvino] extra")
 pytest.importorskip("onnx", reason="the export goes through ONNX: [export] extra")
 
+from conftest import EXPORT_TEXTS, random_windows  # noqa: E402
+
 from nerkit.cli import main  # noqa: E402
 from nerkit.corpus import read_sentences  # noqa: E402
 from nerkit.errors import ConfigError, ModelError  # noqa: E402
@@ -29,13 +31,6 @@ from nerkit.tagger import Tagger  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
-TEXTS = [
-    "Ana González viajó a Sevilla con la ONU.",
-    "Telefónica y el Real Madrid firmaron en Madrid el 3 de mayo.",
-    "",
-    "Sevilla",
-    "El presidente de la Comisión Europea, Romano Prodi, habló ayer en Bruselas. " * 12,
-]
 
 
 @pytest.fixture(scope="module")
@@ -45,23 +40,6 @@ def exports(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "fp32": export_openvino(tiny_model, out / "fp32", check_data=str(DATA / "tiny.test")),
         "int8": export_openvino(tiny_model, out / "int8", "int8", calibration_size=20),
     }
-
-
-@pytest.fixture(scope="module")
-def torch_tagger(tiny_model: Path) -> Tagger:
-    return Tagger.load(tiny_model)
-
-
-def _random_batch(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded random windows of the tiny vocabulary (< 190 pieces), sorted by length."""
-    rng = np.random.default_rng(seed)
-    lengths = np.sort(rng.integers(3, 16, rows))
-    ids = np.zeros((rows, int(lengths.max())), dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for i, n in enumerate(lengths):
-        ids[i, :n] = rng.integers(5, 150, n)
-        mask[i, :n] = 1
-    return ids, mask
 
 
 def test_folder_holds_model_tokenizer_labels_and_report(exports: dict[str, Path]) -> None:
@@ -91,8 +69,8 @@ def test_fp32_export_tags_like_pytorch(exports: dict[str, Path], torch_tagger: T
     tagger = Tagger.load(exports["fp32"])
     assert isinstance(tagger.predictor.backend, OpenVinoBackend)
     assert tagger.labels == torch_tagger.labels
-    expected = list(torch_tagger.tag_many(TEXTS))
-    got = list(tagger.tag_many(TEXTS))
+    expected = list(torch_tagger.tag_many(EXPORT_TEXTS))
+    got = list(tagger.tag_many(EXPORT_TEXTS))
     assert [[(e.start, e.end, e.label) for e in es] for es in got] == [
         [(e.start, e.end, e.label) for e in es] for es in expected
     ]
@@ -109,7 +87,7 @@ def test_requests_of_any_size_give_the_same_logits(
 ) -> None:
     """Cutting a batch into requests (each trimmed to its own longest window) changes fp32
     logits only by rounding, and padding comes back as 0."""
-    ids, mask = _random_batch(19, per_request)
+    ids, mask = random_windows(19, per_request)
     whole = OpenVinoBackend(exports["fp32"], threads=2, latency=True)(ids, mask)
     cut = OpenVinoBackend(exports["fp32"], threads=2, windows_per_request=per_request)(ids, mask)
     assert cut.shape == whole.shape == (*ids.shape, whole.shape[-1])
@@ -130,7 +108,7 @@ def test_int8_weights_and_fixed_activation_scales(exports: dict[str, Path]) -> N
 def test_int8_window_does_not_depend_on_its_batch_mates(exports: dict[str, Path]) -> None:
     """Static scales: a window's logits are the same alone or run beside other windows."""
     backend = OpenVinoBackend(exports["int8"], threads=2, windows_per_request=4)
-    ids, mask = _random_batch(4, 7)
+    ids, mask = random_windows(4, 7)
     batch = backend(ids, mask)
     for row in range(len(ids)):
         n = int(mask[row].sum())
@@ -141,7 +119,7 @@ def test_int8_window_does_not_depend_on_its_batch_mates(exports: dict[str, Path]
 def test_int8_export_loads_and_tags(exports: dict[str, Path], torch_tagger: Tagger) -> None:
     tagger = Tagger.load(exports["int8"], threads=1)
     assert tagger.predictor.backend.threads == 1
-    for text, entities in zip(TEXTS, tagger.tag_many(TEXTS), strict=True):
+    for text, entities in zip(EXPORT_TEXTS, tagger.tag_many(EXPORT_TEXTS), strict=True):
         for e in entities:
             assert text[e.start : e.end] == e.text
             assert e.label in torch_tagger.labels.types
@@ -176,7 +154,7 @@ def test_latency_mode_gives_the_same_tags(exports: dict[str, Path]) -> None:
     latency = Tagger.load(exports["fp32"], threads=2, latency=True)
     assert latency.predictor.backend.latency and latency.predictor.backend.windows_per_request == 1
     assert not throughput.predictor.backend.latency
-    assert list(latency.tag_many(TEXTS)) == list(throughput.tag_many(TEXTS))
+    assert list(latency.tag_many(EXPORT_TEXTS)) == list(throughput.tag_many(EXPORT_TEXTS))
 
 
 def test_tagger_batch_size_defaults_to_the_backends(
