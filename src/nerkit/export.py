@@ -140,7 +140,7 @@ def export_onnx(
             onnx_bytes=onnx_path.stat().st_size,
             check_data=check_data,
             split=split if check_data else None,
-            versions=_versions(),
+            versions=versions("onnx", "onnxruntime"),
         )
         (work / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         raw.unlink(missing_ok=True)
@@ -453,20 +453,18 @@ def _different_words(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -> 
     return sum(x != y for s, t in zip(a, b, strict=True) for x, y in zip(s, t, strict=True))
 
 
-def _versions() -> dict[str, str]:
-    import onnx
-    import onnxruntime
-    import torch
-    import transformers
+def versions(*runtimes: str) -> dict[str, str]:
+    """Package versions an export report records: nerkit, torch, transformers and ``runtimes``.
+
+    A report is read long after the export; the versions say which converter and runtime made
+    the numbers in it, since a newer runtime can round differently.
+    """
+    from importlib.metadata import version
 
     from nerkit import __version__
 
-    return {
-        "nerkit": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "onnx": onnx.__version__,
-        "onnxruntime": onnxruntime.__version__,
+    return {"nerkit": __version__} | {
+        name: version(name) for name in ("torch", "transformers", *runtimes)
     }
 
 

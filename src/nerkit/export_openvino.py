@@ -42,6 +42,7 @@ from nerkit.export import (
     check_folders,
     parity_report,
     staging,
+    versions,
     write_model_files,
 )
 from nerkit.openvino_backend import OPENVINO_FILE
@@ -168,7 +169,7 @@ def export_openvino(
             + (work / OPENVINO_FILE).with_suffix(".bin").stat().st_size,
             check_data=check_data,
             split=split if check_data else None,
-            versions=_versions(),
+            versions=versions("openvino", "nncf"),
         )
         (work / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return target
@@ -207,20 +208,3 @@ def _quantize_int8(network: Any, tokenizer: Any, meta: Any, sentences: list[list
             smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=SMOOTH_QUANT_ALPHA)
         ),
     )
-
-
-def _versions() -> dict[str, str]:
-    import nncf
-    import openvino
-    import torch
-    import transformers
-
-    from nerkit import __version__
-
-    return {
-        "nerkit": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "openvino": openvino.__version__,
-        "nncf": nncf.__version__,
-    }
