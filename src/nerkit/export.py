@@ -418,14 +418,14 @@ def parity_report(
             n = len(window.input_ids)
             max_diff = max(max_diff, float(np.abs(expected[i, :n] - got[i, :n]).max()))
     torch_tags = torch_predictor.predict_tags(sample, batch_size)
-    onnx_tags = export_predictor.predict_tags(sample, batch_size)
+    export_tags = export_predictor.predict_tags(sample, batch_size)
     report: dict[str, Any] = {
         "sample": {
             "sentences": len(sample),
             "words": sum(len(s) for s in sample),
             "max_abs_logit_diff": float(f"{max_diff:.3g}"),
-            "tags_identical": torch_tags == onnx_tags,
-            "words_with_different_tags": _different_words(torch_tags, onnx_tags),
+            "tags_identical": torch_tags == export_tags,
+            "words_with_different_tags": _different_words(torch_tags, export_tags),
         }
     }
     if sentences is not None:
