@@ -133,13 +133,14 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -> 
 
 @pytest.fixture(scope="session")
 def tiny_context_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -> Path:
-    """A tiny model trained with ``context=8`` (neighbouring sentences read on each side)."""
+    """A tiny model trained with ``context=8`` (neighbouring sentences read on each side) and
+    context dropout 0.5 (some training sentences read alone)."""
     from nerkit.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("tiny-context-model")
     train(TrainConfig(model=str(tiny_encoder), output_dir=str(out), train=str(DATA / "tiny.train"),
                       dev=str(DATA / "tiny.dev"), max_steps=2, batch_size=2, max_length=32,
-                      context=8, learning_rate=1e-3))
+                      context=8, context_dropout=0.5, learning_rate=1e-3))
     return out
 
 

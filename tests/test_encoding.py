@@ -122,6 +122,23 @@ def test_context_fills_spare_room_from_the_same_document(tokenizer) -> None:
     )
 
 
+def test_context_dropout_reads_flagged_sentences_alone(tokenizer) -> None:
+    """A sentence flagged ``alone`` gets no neighbours but still lends its pieces to them."""
+    sentences = [["Felipe", "viajó"], ["a", "Madrid"], ["la", "ONU"]]
+    enc = WindowEncoder(tokenizer, max_length=64, context=40)
+    windows = enc.windows(sentences, documents=[0, 0, 0], alone=[False, True, False])
+    own = _pieces(tokenizer, sentences[1])
+    assert windows[1].input_ids == [tokenizer.cls_token_id, *own, tokenizer.sep_token_id]
+    assert windows[1].first_piece[0] == 1
+    first = [tokenizer.cls_token_id, *_pieces(tokenizer, sentences[0]), *own,
+             *_pieces(tokenizer, sentences[2]), tokenizer.sep_token_id]
+    assert windows[0].input_ids == first
+    assert enc.stats.context_dropped == 1
+    assert "1 sentences without context" in enc.stats.summary()
+    with pytest.raises(ValueError, match="context-dropout flags"):
+        enc.windows(sentences, documents=[0, 0, 0], alone=[True])
+
+
 def test_context_without_documents_or_at_zero_changes_nothing(tokenizer) -> None:
     sentences = [["Felipe", "viajó"], ["a", "Madrid"]]
     plain = WindowEncoder(tokenizer, max_length=64).windows(sentences, documents=[0, 0])

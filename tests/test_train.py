@@ -76,6 +76,8 @@ def test_resume_and_limit(tmp_path: Path, tiny_encoder: Path) -> None:
         ({"learning_rate": -1.0}, "learning_rate must be positive"),
         ({"sampling": "shuffled"}, "sampling must be"),
         ({"context": -2}, "context must be 0 or more"),
+        ({"context": 8, "context_dropout": 1.0}, "context_dropout must be in"),
+        ({"context_dropout": 0.5}, "context_dropout needs context"),
     ],
 )
 def test_bad_settings(tmp_path: Path, changes: dict, message: str) -> None:
@@ -168,6 +170,8 @@ def test_context_model_reads_its_neighbours(tiny_context_model: Path) -> None:
     ).read_text()
     results = json.loads((out / "eval_results.json").read_text())
     assert results["encoding"]["context_pieces"] > 0
+    # trained with context dropout 0.5: some of the 4 training sentences were read alone
+    assert 0 < results["encoding"]["context_dropped"] < 4
     tagger = Tagger.load(out)
     assert tagger.predictor.encoder.context == 8
     dev = read_column_file(DATA / "tiny.dev").sentences

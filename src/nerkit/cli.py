@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--context", type=int, metavar="N",
                        help="read up to N subword pieces of the neighbouring sentences of the "
                        "same document on each side (0, the default: none)")
+    train.add_argument("--context-dropout", type=float, metavar="P",
+                       help="with --context: train on this share of the sentences without their "
+                       "neighbours, so that the model also tags a sentence given alone "
+                       "(default 0)")
     train.add_argument("--layer-mix", action="store_true", default=None,
                        help="tag from a learned mix of all hidden layers kept, not the top one "
                        "(the folder then needs trust_remote_code=True outside nerkit)")

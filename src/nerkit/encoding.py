@@ -38,6 +38,7 @@ class EncodingStats:
     windows: int = 0
     split_sentences: int = 0
     context_pieces: int = 0  # pieces of neighbouring sentences added as context (context > 0)
+    context_dropped: int = 0  # sentences encoded without their neighbours (context dropout)
     empty_words: int = 0  # words the tokenizer turned into no piece (given the unknown piece)
     cut_words: int = 0  # words longer than a window (pieces past the window dropped)
 
@@ -49,6 +50,8 @@ class EncodingStats:
             parts.append(f"{self.empty_words} words with no subword got the unknown token")
         if self.context_pieces:
             parts.append(f"{self.context_pieces} pieces of neighbouring sentences as context")
+        if self.context_dropped:
+            parts.append(f"{self.context_dropped} sentences without context (context dropout)")
         if self.cut_words:
             parts.append(f"{self.cut_words} words longer than a window kept their first pieces")
         return "; ".join(parts)
@@ -140,15 +143,21 @@ class WindowEncoder:
         sentences: Sequence[Sequence[str]],
         tag_ids: Sequence[Sequence[int]] | None = None,
         documents: Sequence[int] | None = None,
+        alone: Sequence[bool] | None = None,
     ) -> list[Window]:
         """Windows for every sentence, in sentence order; empty sentences give none.
 
         ``documents`` gives each sentence's document id: with ``context`` > 0, consecutive
         sentences with the same id are each other's context. Without it every sentence is a
-        document of its own (independent inputs never see each other).
+        document of its own (independent inputs never see each other). ``alone`` marks
+        sentences encoded without their neighbours although they have some (context dropout in
+        training: a model that only ever saw context leans on it and tags a lone sentence worse);
+        they still serve as context for the sentences around them.
         """
         if documents is not None and len(documents) != len(sentences):
             raise ValueError(f"{len(documents)} document ids for {len(sentences)} sentences")
+        if alone is not None and len(alone) != len(sentences):
+            raise ValueError(f"{len(alone)} context-dropout flags for {len(sentences)} sentences")
         all_pieces = self.word_pieces(sentences)
         read_context = bool(self.context) and documents is not None
         # each sentence's pieces in one list, built only when neighbours are read
@@ -158,7 +167,9 @@ class WindowEncoder:
             labels = tag_ids[index] if tag_ids is not None else None
             left: list[int] = []
             right: list[int] = []
-            if read_context and documents is not None:
+            if read_context and alone is not None and alone[index]:
+                self.stats.context_dropped += 1
+            elif read_context and documents is not None:
                 left = _neighbour_pieces(flat, documents, index, -1, self.context)
                 right = _neighbour_pieces(flat, documents, index, 1, self.context)
             out.extend(self._sentence_windows(index, pieces, labels, left, right))

@@ -51,6 +51,9 @@ def write_model_card(
     settings = {
         "max length (subwords, long sentences windowed, never truncated)": config.max_length,
         "context (pieces of neighbouring sentences per side)": getattr(config, "context", 0),
+        "context dropout (share of training sentences read alone)": getattr(
+            config, "context_dropout", 0.0
+        ),
         "batch size": config.batch_size,
         "epochs": config.epochs,
         "max steps": config.max_steps,

@@ -54,6 +54,7 @@ class TrainConfig:
     data_dir: str | None = None
     max_length: int = 128
     context: int = 0
+    context_dropout: float = 0.0
     batch_size: int = 32
     eval_batch_size: int = 64
     epochs: float = 3.0
@@ -115,6 +116,15 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.context < 0:
             raise ConfigError(f"context must be 0 or more pieces, got {self.context}")
+        if not 0 <= self.context_dropout < 1:
+            raise ConfigError(
+                f"context_dropout must be in [0, 1) (a share of the training sentences), "
+                f"got {self.context_dropout}"
+            )
+        if self.context_dropout and not self.context:
+            raise ConfigError(
+                "context_dropout needs context: pass --context N (e.g. 32) with it, or drop it"
+            )
         if self.max_length > 512:
             logger.warning("max_length %d: most encoders accept at most 512", self.max_length)
         if self.epochs <= 0 and self.max_steps <= 0:
@@ -143,6 +153,26 @@ def parse_encoder_layers(value: int | str | None) -> int | str | None:
     if n < 1 or str(n) != str(value).strip():
         raise ConfigError(f"encoder_layers must be auto, all or a positive integer, not {value!r}")
     return n
+
+
+def context_dropout_flags(count: int, share: float, seed: int) -> list[bool] | None:
+    """Which of ``count`` training sentences to encode without their neighbours.
+
+    Drawn once per run from ``seed`` (the windows are built once, before training), so a run is
+    reproducible and ``--resume`` sees the same windows. None when nothing is dropped.
+
+    >>> context_dropout_flags(5, 0.0, seed=1) is None
+    True
+    >>> flags = context_dropout_flags(10_000, 0.25, seed=1)
+    >>> abs(sum(flags) / len(flags) - 0.25) < 0.01, flags == context_dropout_flags(10_000, 0.25, 1)
+    (True, True)
+    """
+    if share <= 0:
+        return None
+    import random
+
+    rng = random.Random(seed)
+    return [rng.random() < share for _ in range(count)]
 
 
 def keep_encoder_layers(model: Any, n: int) -> None:
@@ -374,7 +404,10 @@ def train(config: TrainConfig) -> dict[str, Any]:
         for s in splits.train
     ]
     windows = predictor.encoder.windows(
-        [s.words for s in splits.train], train_tags, [s.doc_id for s in splits.train]
+        [s.words for s in splits.train],
+        train_tags,
+        [s.doc_id for s in splits.train],
+        alone=context_dropout_flags(len(splits.train), config.context_dropout, config.seed),
     )
     logger.info("training data: %s", predictor.encoder.stats.summary())
     encoding_report = asdict(predictor.encoder.stats)
