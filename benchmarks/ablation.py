@@ -44,8 +44,8 @@ from nerkit.tagger import Tagger
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
 SHOWN = ("learning_rate", "head_learning_rate", "warmup_ratio", "encoder_layers", "sampling",
-         "max_length", "context", "decoding", "crf", "layer_mix", "layer_lr_decay",
-         "freeze_embeddings", "weight_decay", "scheduler", "checkpoint")
+         "max_length", "context", "context_dropout", "decoding", "crf", "layer_mix",
+         "layer_lr_decay", "freeze_embeddings", "weight_decay", "scheduler", "checkpoint")
 
 
 def truncated_words(tagger: Tagger, sentences: Sequence[Sentence]) -> list[int]:
@@ -109,6 +109,7 @@ def read_run(path: str) -> dict[str, Any]:
         config.setdefault("layer_lr_decay", 1.0)
         config.setdefault("layer_mix", False)
         config.setdefault("context", 0)
+        config.setdefault("context_dropout", 0.0)
         config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),
@@ -122,10 +123,16 @@ def read_run(path: str) -> dict[str, Any]:
             "settings": {"learning_rate": s["lr"], "head_learning_rate": None,
                          "warmup_ratio": 0.0, "encoder_layers": "all", "sampling": "random",
                          "max_length": f"{s['max_length']} (truncation)", "context": 0,
+                         "context_dropout": 0.0,
                          "decoding": "argmax",
                          "crf": False, "layer_mix": False, "layer_lr_decay": 1.0,
                          "freeze_embeddings": False, "weight_decay": 0.0,
                          "scheduler": "linear", "checkpoint": "last"}}
+
+
+def _cell(value: float | None, width: int, spec: str = ".2f") -> str:
+    """A right-aligned figure, or a dash for a split the run did not score (no --test)."""
+    return f"{'-' if value is None else format(value, spec):>{width}}"
 
 
 def _diff(before: dict[str, Any] | None, now: dict[str, Any]) -> str:
@@ -194,13 +201,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         report["training"] = runs
         first = runs[0]
         print("\ntraining-time settings, finished runs (same encoder, corpus, epochs, batch):")
-        print(f"{'run':<28}{'seed':>5}{'dev F1':>9}{'test F1':>9}{'dev vs first':>14}  "
+        width = max(28, *(len(run["label"]) + 2 for run in runs))
+        print(f"{'run':<{width}}{'seed':>5}{'dev F1':>9}{'test F1':>9}{'dev vs first':>14}  "
               "changed from the row above")
         before = None
         for run in runs:
-            delta = run["dev_f1"] - first["dev_f1"]
-            print(f"{run['label']:<28}{run['seed']:>5}{run['dev_f1']:>9.2f}{run['test_f1']:>9.2f}"
-                  f"{delta:>+14.2f}  {_diff(before, run['settings'])}")
+            dev, test, dev0 = run["dev_f1"], run["test_f1"], first["dev_f1"]
+            delta = _cell(None if dev is None or dev0 is None else dev - dev0, 14, "+.2f")
+            print(f"{run['label']:<{width}}{run['seed']:>5}{_cell(dev, 9)}{_cell(test, 9)}"
+                  f"{delta}  {_diff(before, run['settings'])}")
             before = run["settings"]
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -305,8 +305,11 @@ def test_ablation_context_model_row(tmp_path: Path, tiny_context_model: Path) ->
 
     model = tiny_context_model
     report = _load("ablation").main(["--model", str(model), "--data", str(DATA / "tiny.dev"),
-                                     "--splits", "test", "--json", str(tmp_path / "a.json")])
+                                     "--splits", "test", "--json", str(tmp_path / "a.json"),
+                                     "--runs", f"context={model}"])
     rows = report["prediction"]["test"]
+    settings = report["training"][0]["settings"]
+    assert (settings["context"], settings["context_dropout"]) == (8, 0.5)
     dev = read_column_file(DATA / "tiny.dev").sentences
     alone = Tagger.load(model).tag_sentences([list(s.words) for s in dev])
     expected = score([list(s.tags) for s in dev], alone)["micro"]["f1"]
