@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -169,8 +170,6 @@ def context_dropout_flags(count: int, share: float, seed: int) -> list[bool] | N
     """
     if share <= 0:
         return None
-    import random
-
     rng = random.Random(seed)
     return [rng.random() < share for _ in range(count)]
 
