@@ -40,6 +40,7 @@ import numpy as np
 from nerkit.corpus import Sentence, load_split
 from nerkit.metrics import score
 from nerkit.tagger import Tagger
+from nerkit.train import SETTINGS_BEFORE
 
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
@@ -104,12 +105,8 @@ def read_run(path: str) -> dict[str, Any]:
         elif config.get("encoder_layers") is None:
             config["encoder_layers"] = "all"
         config["max_length"] = f"{config.get('max_length')} (windows)"
-        # settings added after a run was made read as their defaults then (off)
-        config.setdefault("crf", False)
-        config.setdefault("layer_lr_decay", 1.0)
-        config.setdefault("layer_mix", False)
-        config.setdefault("context", 0)
-        config.setdefault("context_dropout", 0.0)
+        # settings added after a run was made read as what they were then (off)
+        config = {**SETTINGS_BEFORE, **config}
         config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),

@@ -142,7 +142,11 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
     args_file = folder / "training_args.json"
     if not args_file.exists():
         raise SystemExit(f"accuracy: {args_file} not found; cannot tell how {folder} was trained")
-    config = json.loads(args_file.read_text(encoding="utf-8"))["nerkit"]
+    from nerkit.train import SETTINGS_BEFORE
+
+    # settings added after a run was made read as what they were then (off), not as today's
+    # defaults: a run from before --context is not a run with today's default context
+    config = {**SETTINGS_BEFORE, **json.loads(args_file.read_text(encoding="utf-8"))["nerkit"]}
     if config.get("encoder_layers") == "auto" and results.get("encoder_layers"):
         # What is learned depends on the layers kept, not on how they were chosen: record the
         # probe's choice, so the run compares equal to one given that number explicitly.

@@ -270,6 +270,16 @@ def test_accuracy_probe_choice_and_uneven_seeds(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no run of nerkit"):
         accuracy.main([*common, "--reuse", str(hf)])
 
+    # a run from before --context existed (no such keys recorded) was trained without context:
+    # it is not a run with today's defaults
+    args_file = Path(explicit_42) / "training_args.json"
+    settings = json.loads(args_file.read_text(encoding="utf-8"))
+    for key in ("context", "context_dropout"):
+        del settings["nerkit"][key]
+    args_file.write_text(json.dumps(settings), encoding="utf-8")
+    with pytest.raises(SystemExit, match="context 0 \\(want 32\\)"):
+        accuracy.main([*common, "--reuse", str(hf), auto_43, explicit_42])
+
 
 def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
     """Viterbi + windows is exactly what `nerkit evaluate` scores; truncation only loses words."""

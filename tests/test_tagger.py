@@ -111,7 +111,11 @@ def test_overlapping_chunks_equal_one_text_at_a_time(tagger: Tagger) -> None:
 
 
 def test_tag_tokens_equals_evaluate_on_esp_testb(tmp_path: Path, tiny_model: Path) -> None:
-    """The API and `nerkit evaluate` use the same windows and decoding: same tags."""
+    """The API and `nerkit evaluate` use the same windows, context and decoding: same tags.
+
+    The tiny model is trained with the default context, so evaluate reads each sentence's
+    neighbours (the file is one document); the API does too when given the document ids, and a
+    sentence tagged on its own is read alone."""
     path = conll2002("esp.testb")
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
@@ -124,9 +128,12 @@ def test_tag_tokens_equals_evaluate_on_esp_testb(tmp_path: Path, tiny_model: Pat
     sentences = read_sentences(path)
     assert results["sentences"] == len(sentences) == len(predicted) == 1517
     tagger = Tagger.load(model)
-    assert tagger.tag_sentences([list(s.words) for s in sentences], 16) == predicted
-    for s, expected in list(zip(sentences, predicted, strict=True))[:150]:
-        assert tagger.tag_tokens(list(s.words)) == expected
+    assert tagger.predictor.encoder.context == 32
+    words = [list(s.words) for s in sentences]
+    assert tagger.tag_sentences(words, 16, [s.doc_id for s in sentences]) == predicted
+    alone = tagger.tag_sentences(words, 16)
+    for s, expected in list(zip(words, alone, strict=True))[:150]:
+        assert tagger.tag_tokens(s) == expected
 
 
 def test_bare_encoder_is_refused_with_a_fix(tiny_encoder: Path) -> None:

@@ -77,13 +77,28 @@ def test_resume_and_limit(tmp_path: Path, tiny_encoder: Path) -> None:
         ({"sampling": "shuffled"}, "sampling must be"),
         ({"context": -2}, "context must be 0 or more"),
         ({"context": 8, "context_dropout": 1.0}, "context_dropout must be in"),
-        ({"context_dropout": 0.5}, "context_dropout needs context"),
     ],
 )
 def test_bad_settings(tmp_path: Path, changes: dict, message: str) -> None:
     base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**{**base, **changes}).check()
+
+
+def test_context_defaults_and_context_off(tmp_path: Path) -> None:
+    """Context 32 with dropout 0.5 by default; context 0 turns both off, but a dropout share
+    asked for with context 0 (flag or config file) is a contradiction and refused."""
+    base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
+    assert (TrainConfig(**base).context, TrainConfig(**base).context_dropout) == (32, 0.5)
+    off = TrainConfig.from_settings({**base, "context": 0})
+    assert (off.context, off.context_dropout) == (0, 0.0)
+    with pytest.raises(ConfigError, match="context_dropout needs context"):
+        TrainConfig.from_settings({**base, "context": 0, "context_dropout": 0.3})
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"context": 0, "context_dropout": 0.3}))
+    with pytest.raises(ConfigError, match="context_dropout needs context"):
+        TrainConfig.from_file(path)
+    assert TrainConfig.from_file(path, context=16).context_dropout == 0.3
 
 
 def test_config_file(tmp_path: Path) -> None:

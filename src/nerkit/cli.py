@@ -98,7 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         for k, v in vars(args).items()
         if k in TrainConfig.__dataclass_fields__ and v is not None
     }
-    config = TrainConfig.from_file(args.config, **flags) if args.config else TrainConfig(**flags)
+    config = (TrainConfig.from_file(args.config, **flags) if args.config
+              else TrainConfig.from_settings(flags))
     results = train(config)
     summary = {k: results[k] for k in ("best_dev_f1", "dev_f1", "test_f1", "train_seconds")
                if k in results}
@@ -231,11 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "and used by Viterbi")
     train.add_argument("--context", type=int, metavar="N",
                        help="read up to N subword pieces of the neighbouring sentences of the "
-                       "same document on each side (0, the default: none)")
+                       "same document on each side (default 32; 0: none)")
     train.add_argument("--context-dropout", type=float, metavar="P",
                        help="with --context: train on this share of the sentences without their "
                        "neighbours, so that the model also tags a sentence given alone "
-                       "(default 0)")
+                       "(default 0.5)")
     train.add_argument("--layer-mix", action="store_true", default=None,
                        help="tag from a learned mix of all hidden layers kept, not the top one "
                        "(the folder then needs trust_remote_code=True outside nerkit)")

@@ -33,6 +33,17 @@ logger = logging.getLogger("nerkit")
 # the layer probe's result, next to the checkpoints, so --resume does not probe again
 PROBE_FILE = "layer_probe.json"
 
+# Settings added after the first runs, each with the value that a run whose
+# training_args.json does not record it was trained with (the option did not exist yet: off).
+# Anything that compares old run folders with today's settings reads them through this.
+SETTINGS_BEFORE: dict[str, Any] = {
+    "crf": False,
+    "layer_lr_decay": 1.0,
+    "layer_mix": False,
+    "context": 0,
+    "context_dropout": 0.0,
+}
+
 
 @dataclass
 class TrainConfig:
@@ -41,9 +52,12 @@ class TrainConfig:
     The defaults are those of the best dev run measured so far (issue 4, README "Accuracy
     against the Hugging Face recipe"), not the classic recipe's: encoder learning rate 1e-4 with
     10% warmup, a 1e-3 rate for the new head (a random head at the encoder's small rate needs
-    most of the budget just to start), and ``encoder_layers="auto"``: a linear probe picks how
+    most of the budget just to start), ``encoder_layers="auto"``: a linear probe picks how
     many encoder layers to keep (:mod:`nerkit.layer_probe`); ``encoder_layers="all"`` (or None)
-    keeps every layer.
+    keeps every layer; and ``context=32`` pieces of the neighbouring sentences on each side with
+    ``context_dropout=0.5``: half the training sentences are read alone, so that the model
+    tags a lone sentence (raw text, the server) as well as one inside its document.
+    ``context=0`` turns both off (without context there is nothing to drop).
     """
 
     model: str = ""
@@ -54,8 +68,8 @@ class TrainConfig:
     test: str | None = None
     data_dir: str | None = None
     max_length: int = 128
-    context: int = 0
-    context_dropout: float = 0.0
+    context: int = 32
+    context_dropout: float = 0.5
     batch_size: int = 32
     eval_batch_size: int = 64
     epochs: float = 3.0
@@ -82,6 +96,22 @@ class TrainConfig:
     keep_checkpoints: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.context:
+            # The default dropout share means nothing without context; a share asked for
+            # explicitly with context 0 is refused by from_settings.
+            self.context_dropout = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> TrainConfig:
+        """Settings given by a user (flags, a config file), refusing contradictory ones."""
+        if settings.get("context_dropout") and not settings.get("context", cls.context):
+            raise ConfigError(
+                "context_dropout needs context: drop context_dropout, or pass --context N "
+                f"(default {cls.context}) instead of 0"
+            )
+        return cls(**settings)
+
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
         """Settings from a JSON file; ``overrides`` (e.g. command-line flags) win."""
@@ -97,7 +127,7 @@ class TrainConfig:
                 f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(names))}"
             )
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        return cls.from_settings(data)
 
     def check(self) -> None:
         if not self.model:
@@ -121,10 +151,6 @@ class TrainConfig:
             raise ConfigError(
                 f"context_dropout must be in [0, 1) (a share of the training sentences), "
                 f"got {self.context_dropout}"
-            )
-        if self.context_dropout and not self.context:
-            raise ConfigError(
-                "context_dropout needs context: pass --context N (e.g. 32) with it, or drop it"
             )
         if self.max_length > 512:
             logger.warning("max_length %d: most encoders accept at most 512", self.max_length)
