@@ -59,11 +59,17 @@ def test_resume_and_limit(tmp_path: Path, tiny_encoder: Path) -> None:
     first = train(config)
     assert first["encoding"]["sentences"] == 3
     assert (tmp_path / "m" / "checkpoints" / "checkpoint-2").exists()
+    elapsed = tmp_path / "m" / "checkpoints" / "checkpoint-2" / "nerkit_elapsed.json"
+    before = json.loads(elapsed.read_text())["seconds"]
+    assert 0 < before <= first["train_seconds"]
     config.max_steps = 4
     config.resume = True
     second = train(config)
     steps = [e["step"] for e in second["log_history"] if "loss" in e or "train_loss" in e]
     assert max(steps) == 4
+    # the time of the first session is counted in the resumed run's
+    assert second["train_sessions_seconds_before"] == before
+    assert second["train_seconds"] > before
 
 
 @pytest.mark.parametrize(

@@ -300,6 +300,44 @@ def _read_probe(path: Path) -> ProbeResult | None:
     return probe
 
 
+# seconds of training before each checkpoint, in its folder, so that a resumed run reports
+# the time of all its sessions, not only of the last one
+ELAPSED_FILE = "nerkit_elapsed.json"
+
+
+def _read_elapsed(checkpoints: Path) -> float:
+    """Seconds spent up to the checkpoint that ``--resume`` continues from (0 if unknown)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(checkpoints))
+    path = Path(last) / ELAPSED_FILE if last else None
+    if path is None or not path.exists():
+        logger.warning("--resume: no %s in %s; train_seconds counts this session only",
+                       ELAPSED_FILE, last)
+        return 0.0
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        logger.warning("%s: unreadable (%s); train_seconds counts this session only", path, err)
+        return 0.0
+
+
+def _elapsed_callback(started: float, before: float) -> Any:
+    """A callback writing the training time so far into each checkpoint as it is saved."""
+    from transformers import TrainerCallback
+
+    class ElapsedCallback(TrainerCallback):  # type: ignore[misc]
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if folder.is_dir():
+                seconds = before + time.time() - started
+                (folder / ELAPSED_FILE).write_text(
+                    json.dumps({"seconds": round(seconds, 1)}) + "\n", encoding="utf-8"
+                )
+
+    return ElapsedCallback()
+
+
 def _make_trainer_class() -> type:
     from transformers import Trainer
 
@@ -515,7 +553,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     )
     from torch.utils.tensorboard import SummaryWriter
 
-    callbacks: list[Any] = [TensorBoardCallback(SummaryWriter(log_dir=str(out / "runs")))]
+    before = _read_elapsed(out / "checkpoints") if resume else 0.0
+    callbacks: list[Any] = [
+        TensorBoardCallback(SummaryWriter(log_dir=str(out / "runs"))),
+        _elapsed_callback(started, before),
+    ]
     if config.early_stopping and has_dev:
         from transformers import EarlyStoppingCallback
 
@@ -534,7 +576,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     if config.resume and not resume:
         logger.warning("--resume: no checkpoint in %s; starting from scratch", out / "checkpoints")
     train_output = trainer.train(resume_from_checkpoint=True if resume else None)
-    train_seconds = time.time() - started
+    train_seconds = before + time.time() - started
 
     model = trainer.model
     model.eval()
@@ -557,7 +599,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
 
     results: dict[str, Any] = {
         "train_loss": train_output.training_loss,
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": round(train_seconds, 1),  # all sessions of a resumed run
+        "train_sessions_seconds_before": round(before, 1) if resume else None,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_dev_f1": trainer.state.best_metric,
         "log_history": trainer.state.log_history,
