@@ -326,7 +326,7 @@ def _elapsed_callback(started: float, before: float) -> Any:
     """A callback writing the training time so far into each checkpoint as it is saved."""
     from transformers import TrainerCallback
 
-    class ElapsedCallback(TrainerCallback):  # type: ignore[misc]
+    class ElapsedCallback(TrainerCallback):
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():
