@@ -140,11 +140,31 @@ def _diff(before: dict[str, Any] | None, now: dict[str, Any]) -> str:
     return ", ".join(changed) or "same settings"
 
 
+def resolve_data(data: str | None, model: str | None) -> str | None:
+    """The corpus to score ``model`` on: ``data`` if given, else the one it was trained on.
+
+    A default corpus would score a Dutch model on Spanish without a word of warning.
+    """
+    if data or not model:
+        return data
+    args_file = Path(model) / "training_args.json"
+    trained_on = None
+    if args_file.exists():
+        trained_on = json.loads(args_file.read_text(encoding="utf-8"))["nerkit"].get("data")
+    if not trained_on:
+        raise SystemExit(
+            f"ablation: {model} was not trained on a named corpus (or has no "
+            "training_args.json); pass --data with a corpus name or column file"
+        )
+    return str(trained_on)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", help="trained nerkit model folder for the prediction-time rows")
-    p.add_argument("--data", default="conll2002-es", help="corpus name or column file")
+    p.add_argument("--data", help="corpus name or column file (default: the corpus that "
+                   "--model was trained on)")
     p.add_argument("--data-dir", default=None, help="folder holding conll2002/ ($NERKIT_DATA)")
     p.add_argument("--splits", nargs="+", default=["dev", "test"])
     p.add_argument("--batch-size", type=int, default=32)
@@ -156,6 +176,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    args.data = resolve_data(args.data, args.model)
     report: dict[str, Any] = {
         "command": shlex.join(["python3", "benchmarks/ablation.py", *(argv or sys.argv[1:])]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -281,6 +281,22 @@ def test_accuracy_probe_choice_and_uneven_seeds(tmp_path: Path) -> None:
         accuracy.main([*common, "--reuse", str(hf), auto_43, explicit_42])
 
 
+def test_ablation_scores_a_model_on_its_own_corpus(tmp_path: Path) -> None:
+    """Without --data, the prediction rows use the corpus the model was trained on."""
+    ablation = _load("ablation")
+    model = tmp_path / "nl-model"
+    model.mkdir()
+    (model / "training_args.json").write_text(
+        json.dumps({"nerkit": {"data": "conll2002-nl"}}), encoding="utf-8"
+    )
+    assert ablation.resolve_data(None, str(model)) == "conll2002-nl"
+    assert ablation.resolve_data("conll2002-es", str(model)) == "conll2002-es"
+    assert ablation.resolve_data(None, None) is None
+    (model / "training_args.json").write_text(json.dumps({"nerkit": {"data": None}}))
+    with pytest.raises(SystemExit, match="pass --data"):
+        ablation.resolve_data(None, str(model))
+
+
 def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
     """Viterbi + windows is exactly what `nerkit evaluate` scores; truncation only loses words."""
     from nerkit.evaluate import evaluate_model
