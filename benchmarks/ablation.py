@@ -117,12 +117,10 @@ def read_run(path: str) -> dict[str, Any]:
     return {"system": "hf-recipe", "dev_f1": data["dev"]["full_gold"]["f1"],
             "test_f1": data["test"]["full_gold"]["f1"], "seed": s["seed"],
             "train_seconds": data.get("train_seconds"),
-            "settings": {"learning_rate": s["lr"], "head_learning_rate": None,
+            # the recipe has none of the options nerkit added later (SETTINGS_BEFORE: off)
+            "settings": {**SETTINGS_BEFORE, "learning_rate": s["lr"], "head_learning_rate": None,
                          "warmup_ratio": 0.0, "encoder_layers": "all", "sampling": "random",
-                         "max_length": f"{s['max_length']} (truncation)", "context": 0,
-                         "context_dropout": 0.0,
-                         "decoding": "argmax",
-                         "crf": False, "layer_mix": False, "layer_lr_decay": 1.0,
+                         "max_length": f"{s['max_length']} (truncation)", "decoding": "argmax",
                          "freeze_embeddings": False, "weight_decay": 0.0,
                          "scheduler": "linear", "checkpoint": "last"}}
 
