@@ -37,10 +37,10 @@ from typing import Any
 import env_info
 import numpy as np
 
-from nerkit.corpus import Sentence, load_split
-from nerkit.metrics import score
-from nerkit.tagger import Tagger
-from nerkit.train import SETTINGS_BEFORE
+from nerkit.conll.corpus import Sentence, load_split
+from nerkit.conll.metrics import score
+from nerkit.tagging.tagger import Tagger
+from nerkit.training.train import SETTINGS_BEFORE
 
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)

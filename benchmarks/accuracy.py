@@ -5,7 +5,7 @@ Both systems train on the same corpus with the same encoder, epochs, batch size 
 - the recipe runs as ``benchmarks/hf_recipe.py`` (plain transformers + seqeval) in a
   subprocess; with several ``--hf-lrs`` the lr with the best mean dev F1 (as the recipe reports
   it) is baseline (b), and the default lr 5e-5 is baseline (a);
-- nerkit trains through the library (``nerkit.train.train``) with its defaults, or with the
+- nerkit trains through the library (``nerkit.training.train.train``) with its defaults, or with the
   settings of ``--nerkit-config`` (a TrainConfig JSON file).
 
 One 3-epoch run takes about 40 minutes on 2 CPU cores, so runs done earlier (by this script,
@@ -127,7 +127,7 @@ def hf_run(path: str | Path, source: str) -> dict[str, Any]:
     predictions = r.get("predictions", {}).get("test")
     if predictions and Path(predictions).exists():
         # Cross-check the scorers: nerkit's conlleval-exact scorer on the same predictions.
-        from nerkit.evaluate import score_file
+        from nerkit.tagging.evaluate import score_file
 
         run["test_f1_nerkit_scorer"] = score_file(predictions)["entity"]["micro"]["f1"]
     return run
@@ -142,7 +142,7 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
     args_file = folder / "training_args.json"
     if not args_file.exists():
         raise SystemExit(f"accuracy: {args_file} not found; cannot tell how {folder} was trained")
-    from nerkit.train import SETTINGS_BEFORE
+    from nerkit.training.train import SETTINGS_BEFORE
 
     # settings added after a run was made read as what they were then (off), not as today's
     # defaults: a run from before --context is not a run with today's default context
@@ -256,7 +256,7 @@ def check_nerkit(
 
 def nerkit_config(args: argparse.Namespace, seed: int, output_dir: str) -> Any:
     """TrainConfig: nerkit's defaults, then ``--nerkit-config``, then the shared budget."""
-    from nerkit.train import TrainConfig
+    from nerkit.training.train import TrainConfig
 
     imposed: dict[str, Any] = {
         "model": args.model,
@@ -337,7 +337,7 @@ def train_hf(args: argparse.Namespace, seed: int, lr: float, work: Path) -> dict
 
 
 def train_nerkit(args: argparse.Namespace, seed: int, work: Path) -> dict[str, Any]:
-    from nerkit.train import train
+    from nerkit.training.train import train
 
     stem = Path(args.nerkit_config).stem if args.nerkit_config else "defaults"
     config = nerkit_config(args, seed, str(work / f"nerkit-{args.corpus}-{stem}-seed{seed}"))

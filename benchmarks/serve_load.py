@@ -93,7 +93,7 @@ def load_sentences(limit: int) -> tuple[list[str], str]:
         print(f"serve_load: {path} not found; using {len(BUILT_IN)} built-in sentences "
               "(set NERKIT_DATA to the folder holding conll2002/)", file=sys.stderr)
         return BUILT_IN, "built-in"
-    from nerkit.corpus import read_sentences
+    from nerkit.conll.corpus import read_sentences
 
     sentences = [detokenize(list(s.words)) for s in read_sentences(path)]
     return [s for s in sentences if s][:limit], str(path)

@@ -10,10 +10,10 @@ detokenization, so each gold word has exact character offsets in the text). The 
 - ``nerkit-torch``: ``Tagger.load(DIR).tag_many(texts)`` (splits words, windows, decodes);
 - ``nerkit-onnx-fp32`` / ``nerkit-onnx-int8``: the same on folders from ``nerkit export``
   (written into ``--onnx-dir``, or a cache folder in the temp directory), with
-  :class:`~nerkit.onnx_backend.OnnxBackend`'s default (batch-parallel on several cores);
+  :class:`~nerkit.runtimes.onnx.OnnxBackend`'s default (batch-parallel on several cores);
 - ``nerkit-openvino-int8``: the same on ``nerkit export --openvino OUT --quantize int8``
   (static int8, calibrated on the model's training data: set ``NERKIT_DATA`` so that the
-  corpus is found), with :class:`~nerkit.openvino_backend.OpenVinoBackend`'s default
+  corpus is found), with :class:`~nerkit.runtimes.openvino.OpenVinoBackend`'s default
   (throughput: several windows per request, requests side by side); skipped, with a message,
   when the ``[openvino]`` extra is not installed;
 - ``nerkit-onnx-int8-intraop`` with ``--intra-op``: one run per batch spread over all cores;
@@ -26,7 +26,7 @@ from text to entities. Timings on a shared VM drift: compare variants within one
 
 Entity F1, column "F1 text": every variant's character-offset entities are mapped back to the
 gold words (a word belongs to an entity when their characters overlap; the first word gets B-,
-the others I-) and scored with :func:`nerkit.metrics.score`, the same rule for all variants.
+the others I-) and scored with :func:`nerkit.conll.metrics.score`, the same rule for all variants.
 Column "F1 words": nerkit variants also tag the gold words directly (``tag_sentences``, what
 ``nerkit evaluate`` does), which does not depend on word splitting.
 
@@ -85,7 +85,7 @@ def data_file(path: str | None) -> Path:
 
 def load_texts(path: Path, limit: int | None) -> tuple[list[list[str]], list[list[str]]]:
     """Gold words and tags of each sentence (first ``limit`` sentences)."""
-    from nerkit.corpus import read_sentences
+    from nerkit.conll.corpus import read_sentences
 
     sentences = read_sentences(path)
     if limit:
@@ -138,7 +138,7 @@ def matmul_gflops(dtype: str = "float32", size: int = 2048, seconds: float = 2.0
     """Best rate of a ``size`` x ``size`` torch matmul, in GFLOP/s."""
     import torch
 
-    from nerkit.inference import configure_torch_threads
+    from nerkit.tagging.predictor import configure_torch_threads
 
     configure_torch_threads()
     kind = getattr(torch, dtype)
@@ -160,7 +160,7 @@ def int8_gops(size: int = 2048, seconds: float = 2.0) -> float:
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from nerkit.inference import physical_cores
+    from nerkit.tagging.predictor import physical_cores
 
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.integers(-127, 127, (size, size), dtype=np.int8), "B")
@@ -190,8 +190,8 @@ def model_flops(model_dir: Path, sentences: list[list[str]]) -> dict[str, float]
     """FLOPs per piece and pieces per word for the windows nerkit feeds this model."""
     from safetensors import safe_open
 
-    from nerkit.encoding import WindowEncoder
-    from nerkit.model import ModelMeta, load_tokenizer
+    from nerkit.modeling.encoding import WindowEncoder
+    from nerkit.modeling.folder import ModelMeta, load_tokenizer
 
     config = json.loads((model_dir / "config.json").read_text())
     total = embedding = 0
@@ -281,12 +281,12 @@ def _make_runner(variant: dict[str, Any]) -> Any:
 
         return run_pipeline
 
-    from nerkit.inference import TorchBackend
-    from nerkit.tagger import Tagger
+    from nerkit.tagging.predictor import TorchBackend
+    from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(variant["model"])
     if variant.get("intra_op"):
-        from nerkit.onnx_backend import OnnxBackend
+        from nerkit.runtimes.onnx import OnnxBackend
 
         tagger.predictor.backend = OnnxBackend(variant["model"], parallel_batches=False)
     if variant.get("bf16"):
@@ -342,7 +342,7 @@ class Worker:
 
 def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
     """ONNX fp32/int8 and OpenVINO int8 exports of ``model`` (reused when made from it)."""
-    from nerkit.export import REPORT_FILE, export_onnx
+    from nerkit.export.onnx import REPORT_FILE, export_onnx
 
     if onnx_dir is None:
         stamp = f"{model.resolve()}:{(model / 'config.json').stat().st_mtime_ns}"
@@ -374,7 +374,7 @@ def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path],
         if not reused:
             started = time.perf_counter()
             if kind == "openvino-int8":
-                from nerkit.export_openvino import export_openvino
+                from nerkit.export.openvino import export_openvino
 
                 export_openvino(model, folder, "int8")
             else:
@@ -488,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         keep = set(args.variants.split(","))
         variants = [v for v in variants if v["name"] in keep]
 
-    from nerkit.inference import cpu_has_native_bf16, physical_cores
+    from nerkit.tagging.predictor import cpu_has_native_bf16, physical_cores
 
     gflops = matmul_gflops("float32")
     gops_int8 = int8_gops()
@@ -519,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     busy_after = busy_processes()
 
-    from nerkit.metrics import score
+    from nerkit.conll.metrics import score
 
     rows = []
     for w in workers:

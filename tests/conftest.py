@@ -112,7 +112,7 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -> Path:
     """A tiny model trained for a few steps on tests/data (its scores mean nothing)."""
-    from nerkit.train import TrainConfig, train
+    from nerkit.training.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("tiny-model")
     train(
@@ -135,7 +135,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -> 
 def tiny_context_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path) -> Path:
     """A tiny model trained with ``context=8`` (neighbouring sentences read on each side) and
     context dropout 0.5 (some training sentences read alone)."""
-    from nerkit.train import TrainConfig, train
+    from nerkit.training.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("tiny-context-model")
     train(TrainConfig(model=str(tiny_encoder), output_dir=str(out), train=str(DATA / "tiny.train"),
@@ -147,6 +147,6 @@ def tiny_context_model(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: P
 @pytest.fixture(scope="session")
 def torch_tagger(tiny_model: Path) -> Any:
     """The tiny model on PyTorch: the reference that exported models are compared with."""
-    from nerkit.tagger import Tagger
+    from nerkit.tagging.tagger import Tagger
 
     return Tagger.load(tiny_model)

@@ -158,7 +158,7 @@ def _hf_result(lr: float, seed: int, dev: float, test: float) -> dict:
 
 def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -> None:
     """No training: the table, baseline (b) and the gain come from finished runs."""
-    from nerkit.train import TrainConfig
+    from nerkit.training.train import TrainConfig
 
     accuracy = _load("accuracy")
     reuse = []
@@ -231,7 +231,7 @@ def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -
 
 def _nerkit_folder(folder: Path, seed: int, layers: int | str, test_f1: float,
                    probed: int | None = None) -> str:
-    from nerkit.train import TrainConfig
+    from nerkit.training.train import TrainConfig
 
     folder.mkdir()
     config = TrainConfig(model="e5", output_dir=str(folder), data="conll2002-es", seed=seed,
@@ -299,7 +299,7 @@ def test_ablation_scores_a_model_on_its_own_corpus(tmp_path: Path) -> None:
 
 def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
     """Viterbi + windows is exactly what `nerkit evaluate` scores; truncation only loses words."""
-    from nerkit.evaluate import evaluate_model
+    from nerkit.tagging.evaluate import evaluate_model
 
     ablation = _load("ablation")
     out = tmp_path / "ablation.json"
@@ -325,9 +325,9 @@ def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
 
 def test_ablation_context_model_row(tmp_path: Path, tiny_context_model: Path) -> None:
     """A --context model gets a row for sentences read alone, scored like tag_sentences."""
-    from nerkit.corpus import read_column_file
-    from nerkit.metrics import score
-    from nerkit.tagger import Tagger
+    from nerkit.conll.corpus import read_column_file
+    from nerkit.conll.metrics import score
+    from nerkit.tagging.tagger import Tagger
 
     model = tiny_context_model
     report = _load("ablation").main(["--model", str(model), "--data", str(DATA / "tiny.dev"),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import conll2002
 
-from nerkit.corpus import corpus_stats, read_column_file, resolve_corpus
+from nerkit.conll.corpus import corpus_stats, read_column_file, resolve_corpus
 from nerkit.errors import CorpusNotFoundError, DataFormatError
 
 
@@ -88,7 +88,7 @@ def test_corpus_not_found_says_how_to_fix(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("NERKIT_DATA", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     # no network here: the download fails and the message names NERKIT_DATA
-    monkeypatch.setattr("nerkit.corpus._download", _no_network)
+    monkeypatch.setattr("nerkit.conll.corpus._download", _no_network)
     with pytest.raises(CorpusNotFoundError, match="set NERKIT_DATA"):
         resolve_corpus("conll2002-es", "test")
 

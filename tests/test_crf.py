@@ -12,12 +12,12 @@ import pytest
 import torch
 from conftest import DATA
 
-from nerkit.crf import FORBIDDEN, ChainCRF, crf_loss, word_chains
-from nerkit.decode import Decoder
-from nerkit.encoding import IGNORE
+from nerkit.conll.schemes import transition_masks
 from nerkit.errors import ModelError
-from nerkit.schemes import transition_masks
-from nerkit.train import TrainConfig, parameter_learning_rates, train
+from nerkit.modeling.crf import FORBIDDEN, ChainCRF, crf_loss, word_chains
+from nerkit.modeling.encoding import IGNORE
+from nerkit.tagging.decode import Decoder
+from nerkit.training.train import TrainConfig, parameter_learning_rates, train
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -133,7 +133,7 @@ def test_crf_scores_train_at_the_head_rate(tiny_encoder: Path) -> None:
 def test_train_with_crf_saves_scores_and_a_plain_model(tmp_path: Path, tiny_encoder: Path) -> None:
     from safetensors import safe_open
 
-    from nerkit.tagger import Tagger
+    from nerkit.tagging.tagger import Tagger
 
     out = tmp_path / "crf"
     config = TrainConfig(
@@ -158,7 +158,7 @@ def test_train_with_crf_saves_scores_and_a_plain_model(tmp_path: Path, tiny_enco
     assert tagger.predictor.decoder.learned
     assert len(tagger.tag_tokens(["Ana", "vive", "en", "Madrid"])) == 4
     # the ONNX export carries the scores along: same decoding, same tags
-    from nerkit.export import export_onnx
+    from nerkit.export.onnx import export_onnx
 
     onnx_tagger = Tagger.load(export_onnx(out, tmp_path / "crf-onnx"))
     assert onnx_tagger.predictor.decoder.learned

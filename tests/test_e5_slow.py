@@ -14,8 +14,8 @@ import pytest
 from conftest import SHARED_DATA, conll2002
 
 from nerkit import Tagger
-from nerkit.corpus import read_sentences, write_column_file
-from nerkit.train import TrainConfig, train
+from nerkit.conll.corpus import read_sentences, write_column_file
+from nerkit.training.train import TrainConfig, train
 
 BUILDER = SHARED_DATA.parent / "models" / "build-e5-small"
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nerkit.encoding import IGNORE, WindowEncoder, _plan_windows
+from nerkit.modeling.encoding import IGNORE, WindowEncoder, _plan_windows
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,13 @@ pytest.importorskip("onnx", reason="export needs the [export] extra")
 from conftest import EXPORT_TEXTS, random_windows  # noqa: E402
 
 from nerkit.cli import main  # noqa: E402
-from nerkit.export import (  # noqa: E402
+from nerkit.export.onnx import (  # noqa: E402
     OUTLIER_RATIO,
     REPORT_FILE,
     export_onnx,
     sample_sentences,
 )
-from nerkit.tagger import Tagger  # noqa: E402
+from nerkit.tagging.tagger import Tagger  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -86,7 +86,7 @@ def test_parallel_batches_give_the_same_logits(exports: dict[str, Path], rows: i
     fp32 logits only by rounding."""
     import numpy as np
 
-    from nerkit.onnx_backend import OnnxBackend
+    from nerkit.runtimes.onnx import OnnxBackend
 
     ids, mask = random_windows(rows, seed=rows)
     serial = OnnxBackend(exports["fp32"], threads=2, parallel_batches=False)(ids, mask)
@@ -106,7 +106,7 @@ def test_int8_window_does_not_depend_on_its_batch_mates(
     the same whatever else is in its batch (here: a long window of other pieces, and padding)."""
     import numpy as np
 
-    from nerkit.onnx_backend import OnnxBackend
+    from nerkit.runtimes.onnx import OnnxBackend
 
     backend = OnnxBackend(exports["int8"], threads=2, parallel_batches=parallel)
     rng = np.random.default_rng(0)
@@ -172,8 +172,8 @@ def test_smoothing_keeps_the_function(tiny_model: Path, monkeypatch: pytest.Monk
     the inputs' per-channel peaks get more even (what one quantization scale needs)."""
     import torch
 
-    from nerkit import export
-    from nerkit.model import load_classifier
+    from nerkit.export import onnx as export
+    from nerkit.modeling.folder import load_classifier
 
     model, tokenizer, _, meta = load_classifier(tiny_model)
     monkeypatch.setattr(export, "OUTLIER_RATIO", 0.0)

@@ -22,12 +22,12 @@ pytest.importorskip("onnx", reason="the export goes through ONNX: [export] extra
 from conftest import EXPORT_TEXTS, random_windows  # noqa: E402
 
 from nerkit.cli import main  # noqa: E402
-from nerkit.corpus import read_sentences  # noqa: E402
+from nerkit.conll.corpus import read_sentences  # noqa: E402
 from nerkit.errors import ConfigError, ModelError  # noqa: E402
-from nerkit.export import REPORT_FILE, sample_sentences  # noqa: E402
-from nerkit.export_openvino import export_openvino, training_data  # noqa: E402
-from nerkit.openvino_backend import OpenVinoBackend  # noqa: E402
-from nerkit.tagger import Tagger  # noqa: E402
+from nerkit.export.onnx import REPORT_FILE, sample_sentences  # noqa: E402
+from nerkit.export.openvino import export_openvino, training_data  # noqa: E402
+from nerkit.runtimes.openvino import OpenVinoBackend  # noqa: E402
+from nerkit.tagging.tagger import Tagger  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -160,7 +160,7 @@ def test_latency_mode_gives_the_same_tags(exports: dict[str, Path]) -> None:
 def test_tagger_batch_size_defaults_to_the_backends(
     exports: dict[str, Path], torch_tagger: Tagger
 ) -> None:
-    from nerkit.openvino_backend import BATCH_WINDOWS
+    from nerkit.runtimes.openvino import BATCH_WINDOWS
 
     assert Tagger.load(exports["fp32"]).batch_size == BATCH_WINDOWS
     assert Tagger.load(exports["fp32"], batch_size=8).batch_size == 8

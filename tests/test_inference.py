@@ -15,22 +15,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nerkit.decode import (
+from nerkit.conll.labels import LabelSet
+from nerkit.modeling.encoding import WindowEncoder
+from nerkit.tagging.decode import (
     Decoder,
     argmax_is_best,
     log_softmax,
     viterbi,
     viterbi_batch,
 )
-from nerkit.encoding import WindowEncoder
-from nerkit.inference import (
+from nerkit.tagging.predictor import (
     Predictor,
     _length_batches,
     configure_torch_threads,
     physical_cores,
     usable_cpus,
 )
-from nerkit.labels import LabelSet
 
 IOB2 = LabelSet.from_types(["LOC", "MISC", "ORG", "PER"]).labels
 BIOES = ("O", *[f"{p}-{t}" for t in ("LOC", "PER") for p in ("B", "I", "E", "S")])
@@ -212,7 +212,7 @@ def test_queued_batches_give_the_same_rows(tiny_encoder: Path) -> None:
     and the gathered scores are exactly those of one call per batch."""
     from transformers import AutoTokenizer
 
-    from nerkit.inference import QUEUED_BATCHES
+    from nerkit.tagging.predictor import QUEUED_BATCHES
 
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder))
     rng = random.Random(1)
@@ -271,8 +271,8 @@ def test_configure_torch_threads(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_torch_backend_threads_and_bf16(tiny_model: Path) -> None:
     torch = pytest.importorskip("torch")
-    from nerkit.inference import TorchBackend
-    from nerkit.model import load_classifier
+    from nerkit.modeling.folder import load_classifier
+    from nerkit.tagging.predictor import TorchBackend
 
     model, tokenizer, labels, meta = load_classifier(tiny_model)
     before = torch.get_num_threads()

@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import DATA
 
-from nerkit.layer_mix import ScalarMix, wrap_with_layer_mix
-from nerkit.train import TrainConfig, parameter_learning_rates, train
+from nerkit.modeling.layer_mix import ScalarMix, wrap_with_layer_mix
+from nerkit.training.train import TrainConfig, parameter_learning_rates, train
 
 SENTENCES = [["Ana", "vive", "en", "Madrid"], ["El", "Gobierno", "de", "España", "."]]
 
@@ -77,8 +77,8 @@ def test_folder_names_its_own_class(mixed_model: Path) -> None:
 
 
 def test_tagger_and_onnx_export(mixed_model: Path, tmp_path: Path) -> None:
-    from nerkit.export import export_onnx
-    from nerkit.tagger import Tagger
+    from nerkit.export.onnx import export_onnx
+    from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(mixed_model)
     assert type(tagger.predictor.backend.model).__name__ == "LayerMixForTokenClassification"
@@ -115,7 +115,7 @@ def _plain_load(folder: Path, trust: bool) -> dict:
 
 
 def test_plain_transformers_needs_trust_remote_code(mixed_model: Path) -> None:
-    from nerkit.model import load_classifier
+    from nerkit.modeling.folder import load_classifier
 
     refused = _plain_load(mixed_model, trust=False)
     assert "custom code" in refused["refused"], "never silently a top-layer classifier"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 
-from nerkit.corpus import read_sentences
-from nerkit.encoding import WindowEncoder
-from nerkit.labels import INTERNAL_SCHEME, LabelSet
-from nerkit.layer_probe import choose_layers, encoder_layer_count, probe_layers
-from nerkit.model import new_classifier
-from nerkit.schemes import convert_tags
-from nerkit.train import TrainConfig, parse_encoder_layers, train
+from nerkit.conll.corpus import read_sentences
+from nerkit.conll.labels import INTERNAL_SCHEME, LabelSet
+from nerkit.conll.schemes import convert_tags
+from nerkit.modeling.encoding import WindowEncoder
+from nerkit.modeling.folder import new_classifier
+from nerkit.modeling.layer_probe import choose_layers, encoder_layer_count, probe_layers
+from nerkit.training.train import TrainConfig, parse_encoder_layers, train
 
 
 def test_choose_layers_prefers_fewer_layers_on_ties() -> None:
@@ -85,7 +85,7 @@ def test_resume_reads_the_probe_back(
     tmp_path: Path, tiny_encoder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--resume keeps the layers the checkpoints were trained with, without probing again."""
-    import nerkit.train
+    import nerkit.training.train
 
     out = tmp_path / "m"
     config = TrainConfig(model=str(tiny_encoder), output_dir=str(out),
@@ -96,14 +96,14 @@ def test_resume_reads_the_probe_back(
     def no_probe(*args: object, **kwargs: object) -> None:
         raise AssertionError("probed again on --resume")
 
-    monkeypatch.setattr(nerkit.train, "probe_layers", no_probe)
+    monkeypatch.setattr(nerkit.training.train, "probe_layers", no_probe)
     config.max_steps, config.resume = 2, True
     second = train(config)
     assert second["layer_probe"] == first["layer_probe"]
     assert second["encoder_layers"] == first["encoder_layers"]
     # an unreadable saved result is not trusted: the probe runs again, same choice
     monkeypatch.undo()
-    (out / "checkpoints" / nerkit.train.PROBE_FILE).write_text("{not json")
+    (out / "checkpoints" / nerkit.training.train.PROBE_FILE).write_text("{not json")
     config.max_steps = 3
     third = train(config)
     assert third["layer_probe"]["layers"] == first["layer_probe"]["layers"]

@@ -1,4 +1,5 @@
-"""nerkit.metrics checked against conlleval.pl (tests/data/conlleval.pl), sklearn and seqeval."""
+"""nerkit.conll.metrics checked against conlleval.pl (tests/data/conlleval.pl), sklearn and
+seqeval."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nerkit.errors import LabelError, SchemeError
-from nerkit.metrics import (
+from nerkit.conll.metrics import (
     EntityCounts,
     entity_confusion,
     entity_counts,
@@ -24,7 +24,8 @@ from nerkit.metrics import (
     score,
     token_report,
 )
-from nerkit.schemes import spans_to_tags
+from nerkit.conll.schemes import spans_to_tags
+from nerkit.errors import LabelError, SchemeError
 
 CONLLEVAL = Path(__file__).parent / "data" / "conlleval.pl"
 DATA = Path(os.environ.get("NERKIT_DATA", Path(__file__).parents[2] / "shared" / "data"))

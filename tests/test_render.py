@@ -12,7 +12,7 @@ import pytest
 
 from nerkit.cli import main
 from nerkit.errors import NerkitError
-from nerkit.render import render_file, render_html, stylesheet
+from nerkit.server.render import render_file, render_html, stylesheet
 
 TEXTS = [
     "Felipe González viajó a Madrid.",
@@ -120,7 +120,7 @@ def test_one_entity_list_per_text() -> None:
 
 
 def test_render_file_with_the_tiny_model(tiny_model: Path, tmp_path: Path) -> None:
-    from nerkit.tagger import Tagger
+    from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(tiny_model, threads=1)
     source = tmp_path / "docs.jsonl"

@@ -1,4 +1,4 @@
-"""Truth tables for nerkit.schemes: tag pairs, sequences, conversion, validation, masks."""
+"""Truth tables for nerkit.conll.schemes: tag pairs, sequences, conversion, validation, masks."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nerkit.errors import LabelError, SchemeError
-from nerkit.schemes import (
+from nerkit.conll.schemes import (
     convert_tags,
     detect_scheme,
     find_ill_formed,
@@ -22,6 +21,7 @@ from nerkit.schemes import (
     tags_to_spans,
     transition_masks,
 )
+from nerkit.errors import LabelError, SchemeError
 
 DATA = Path(os.environ.get("NERKIT_DATA", Path(__file__).parents[2] / "shared" / "data"))
 

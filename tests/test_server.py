@@ -24,7 +24,7 @@ pytest.importorskip("uvicorn")
 from nerkit.cli import main  # noqa: E402
 from nerkit.server.batcher import MicroBatcher  # noqa: E402
 from nerkit.server.process import launch_server  # noqa: E402
-from nerkit.tagger import Tagger  # noqa: E402
+from nerkit.tagging.tagger import Tagger  # noqa: E402
 
 SENTENCES = [
     "El presidente Felipe González viajó a Madrid.",

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nerkit import Entity, Tagger
-from nerkit.corpus import read_sentences
+from nerkit.conll.corpus import read_sentences
 from nerkit.errors import ModelError
-from nerkit.evaluate import evaluate_model
+from nerkit.tagging.evaluate import evaluate_model
 
 
 @pytest.fixture(scope="module")

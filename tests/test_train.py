@@ -9,7 +9,7 @@ import pytest
 from conftest import DATA
 
 from nerkit.errors import ConfigError
-from nerkit.train import TrainConfig, train
+from nerkit.training.train import TrainConfig, train
 
 
 def test_model_folder_is_standard(tiny_model: Path) -> None:
@@ -135,7 +135,7 @@ def test_head_learning_rate_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     """The head gets its own rate; the optimizer is the Trainer's own choice (fused AdamW)."""
     from transformers import AutoModelForTokenClassification, TrainingArguments
 
-    from nerkit.train import _make_trainer_class
+    from nerkit.training.train import _make_trainer_class
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
@@ -153,7 +153,7 @@ def test_layer_lr_decay_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     """Top layer at lr, each lower layer times the decay, embeddings below the lowest layer."""
     from transformers import AutoModelForTokenClassification, TrainingArguments
 
-    from nerkit.train import _make_trainer_class
+    from nerkit.training.train import _make_trainer_class
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
@@ -180,9 +180,9 @@ def test_context_model_reads_its_neighbours(tiny_context_model: Path) -> None:
     """--context is recorded, reloaded, and used by evaluate and tag_sentences alike."""
     import numpy as np
 
-    from nerkit.corpus import read_column_file
-    from nerkit.evaluate import evaluate_sentences
-    from nerkit.tagger import Tagger
+    from nerkit.conll.corpus import read_column_file
+    from nerkit.tagging.evaluate import evaluate_sentences
+    from nerkit.tagging.tagger import Tagger
 
     out = tiny_context_model
     assert json.loads((out / "nerkit.json").read_text())["context"] == 8

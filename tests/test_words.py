@@ -1,4 +1,5 @@
-"""Tests for nerkit.words: CoNLL-2002-style word splitting with offsets into the original text."""
+"""Tests for nerkit.conll.words: CoNLL-2002-style word splitting with offsets into the original
+text."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from nerkit.errors import ConfigError, NerkitError
-from nerkit.words import (
+from nerkit.conll.words import (
     ConllWordSplitter,
     WhitespaceSplitter,
     Word,
@@ -20,6 +20,7 @@ from nerkit.words import (
     is_separator,
     split_words,
 )
+from nerkit.errors import ConfigError, NerkitError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("NERKIT_DATA", PROJECT_ROOT.parent / "shared" / "data"))
@@ -269,7 +270,7 @@ def test_nfc_and_nfd_give_the_same_words(text: str) -> None:
 def test_fast_clusters_equal_the_general_ones(text: str) -> None:
     """Text below U+0300 without a soft hyphen takes the per-run path; it must agree with the
     per-character one on everything (the splitter's speed on Spanish and Dutch depends on it)."""
-    from nerkit.words import _clusters, _general_clusters, _simple_clusters
+    from nerkit.conll.words import _clusters, _general_clusters, _simple_clusters
 
     assert _clusters(text) == _general_clusters(text)
     if "\u00ad" not in text and all(c < "\u0300" for c in text):

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from nerkit._version import __version__
 
 __all__ = ["Tagger", "Entity", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nerkit.tagger import Entity, Tagger
+    from nerkit.tagging.tagger import Entity, Tagger
 
 
 def __getattr__(name: str) -> Any:
     if name in ("Tagger", "Entity"):
-        from nerkit import tagger
+        from nerkit.tagging import tagger
 
         return getattr(tagger, name)
     raise AttributeError(f"module 'nerkit' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """HTTP serving for a trained model: a JSON API, a one-page web app, and the CLI commands.
 
-``nerkit serve`` and ``nerkit render`` are registered from :mod:`nerkit.server.commands`, which
+``nerkit serve`` and ``nerkit render`` are registered from :mod:`nerkit.cli.serve`, which
 imports nothing heavy; FastAPI and the model load only when a server is actually built. That is
 why this package does not import :mod:`nerkit.server.app` eagerly: ``create_app`` is resolved
 on first use, so ``nerkit --help`` stays fast.

@@ -4,7 +4,7 @@ Endpoints:
 
 - ``POST /v1/entities`` with ``{"text": "..."}`` answers ``{"entities": [...]}``; with
   ``{"texts": ["...", ...]}`` it answers ``{"results": [{"entities": [...]}, ...]}`` in input
-  order. Entities are :meth:`nerkit.tagger.Entity.to_dict` dicts: character (Unicode code
+  order. Entities are :meth:`nerkit.tagging.tagger.Entity.to_dict` dicts: character (Unicode code
   point, not UTF-16) offsets, end exclusive, so ``text[start:end] == entity["text"]``.
 - ``GET /v1/model``: labels, entity types, encoder, window length, decoding, scores from
   ``eval_results.json`` and the server's limits.
@@ -38,10 +38,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nerkit import __version__
+from nerkit._version import __version__
 from nerkit.errors import ConfigError, ModelError, NerkitError
 from nerkit.server.batcher import MicroBatcher
-from nerkit.tagger import Tagger
+from nerkit.tagging.tagger import Tagger
 
 #: Environment variables that carry the settings to worker processes (``--workers N``).
 ENV_MODEL = "NERKIT_SERVE_MODEL"

@@ -1,7 +1,7 @@
 """Run an OpenVINO model (``nerkit export --openvino``) instead of PyTorch.
 
-:class:`OpenVinoBackend` is a :class:`~nerkit.inference.Backend` like
-:class:`~nerkit.onnx_backend.OnnxBackend`: the same :class:`~nerkit.inference.Predictor`
+:class:`OpenVinoBackend` is a :class:`~nerkit.tagging.predictor.Backend` like
+:class:`~nerkit.runtimes.onnx.OnnxBackend`: the same :class:`~nerkit.tagging.predictor.Predictor`
 (windows, decoding) runs on top of it. OpenVINO is imported when a backend is built, never at
 module import.
 
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from nerkit.errors import ModelError
-from nerkit.inference import exported_model_file, physical_cores
+from nerkit.tagging.predictor import exported_model_file, physical_cores
 
 OPENVINO_FILE = "model.xml"  # its weights are in model.bin beside it
 # windows per inference request: enough rows for the int8 products, few enough that the
@@ -51,7 +51,7 @@ class OpenVinoBackend:
     switch to bf16 on CPUs that have it, and results would depend on the CPU).
 
     Inputs are right-padded ``(batch, sequence)`` int64 arrays, as the
-    :class:`~nerkit.inference.Predictor` builds them; each request is cut to its own longest
+    :class:`~nerkit.tagging.predictor.Predictor` builds them; each request is cut to its own longest
     window, and logits at padded positions come back 0.
     """
 
@@ -111,7 +111,7 @@ class OpenVinoBackend:
         Called per batch, every batch ends on a barrier: the streams idle while the last
         request of the batch finishes and while Python gathers its rows (e5-small, esp.testb,
         2 cores: 7.2 s in the backend one batch at a time, 5.5 s with all requests queued).
-        The :class:`~nerkit.inference.Predictor` hands over many batches at once when its
+        The :class:`~nerkit.tagging.predictor.Predictor` hands over many batches at once when its
         backend has this method.
         """
         with self._lock:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from nerkit.errors import DataFormatError, NerkitError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nerkit.tagger import Entity, Tagger
+    from nerkit.tagging.tagger import Entity, Tagger
 
 PALETTE = 8  # colour classes c0..c7 in style.css
 FORMATS = ("txt", "jsonl")
@@ -74,8 +74,8 @@ def render_html(
 ) -> str:
     """One HTML page showing each text with its entities highlighted.
 
-    ``results[i]`` are the entities of ``texts[i]`` (:class:`~nerkit.tagger.Entity` objects or
-    their dicts; character offsets, end exclusive). ``types`` fixes the colour order (pass
+    ``results[i]`` are the entities of ``texts[i]`` (:class:`~nerkit.tagging.tagger.Entity` objects
+    or their dicts; character offsets, end exclusive). ``types`` fixes the colour order (pass
     ``tagger.labels.types`` to match the web page); other labels follow in order of appearance.
     """
     if len(texts) != len(results):
@@ -129,7 +129,7 @@ def render_file(
 
     The file is read the way ``nerkit predict`` reads it, so the same inputs are accepted.
     """
-    from nerkit.predict_files import _records
+    from nerkit.tagging.files import _records
 
     source = Path(input_path)
     if not source.is_file():

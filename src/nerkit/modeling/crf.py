@@ -1,6 +1,6 @@
 """A linear-chain CRF on top of the token classifier, trained jointly with it (``--crf``).
 
-The token classifier scores each word on its own; constrained Viterbi (:mod:`nerkit.decode`)
+The token classifier scores each word on its own; constrained Viterbi (:mod:`nerkit.tagging.decode`)
 then only forbids what the scheme forbids. A CRF also *learns* a score for every pair of
 consecutive labels, for the first label and for the last one, and trains the encoder on the
 likelihood of the whole gold sequence instead of each word's. The scheme's forbidden transitions
@@ -9,12 +9,12 @@ likelihood of the whole gold sequence instead of each word's. The scheme's forbi
 What is new is small: ``labels**2 + 2 * labels`` numbers. The emissions are the classifier's logits
 at each word's first piece, so the saved model stays a plain Hugging Face token classifier
 (``pipeline("ner")`` loads it and ignores the CRF), the learned scores go to ``nerkit.json``
-(:attr:`nerkit.model.ModelMeta.crf`), and :class:`~nerkit.decode.Decoder` runs the same Viterbi
-with them; the ONNX export needs nothing new.
+(:attr:`nerkit.modeling.folder.ModelMeta.crf`), and :class:`~nerkit.tagging.decode.Decoder` runs
+the same Viterbi with them; the ONNX export needs nothing new.
 
 Training sees windows, not always whole sentences: a long sentence is cut into windows whose
-owned words may start or end inside it (:mod:`nerkit.encoding`). The start and end scores are
-therefore learned freely and the scheme's start/end rules are applied at decoding time only,
+owned words may start or end inside it (:mod:`nerkit.modeling.encoding`). The start and end scores
+are therefore learned freely and the scheme's start/end rules are applied at decoding time only,
 where the chain is always a whole sentence.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from nerkit.encoding import IGNORE
-from nerkit.schemes import transition_masks
+from nerkit.conll.schemes import transition_masks
+from nerkit.modeling.encoding import IGNORE
 
 # score of a forbidden transition during training: exp(-1e4) is 0 in float32 and float64
 FORBIDDEN = -1e4

@@ -3,8 +3,8 @@
 The Trainer runs the loop (devices, mixed precision, checkpoints, resume, accelerate/torchrun);
 nerkit supplies the data (windows with first-piece labels, nothing truncated), the dev score
 (entity F1 with the same windowed, constrained decoding as ``nerkit evaluate``) that picks the
-best checkpoint, the loss of an optional CRF head (:mod:`nerkit.crf`), and the reports written
-next to the model.
+best checkpoint, the loss of an optional CRF head (:mod:`nerkit.modeling.crf`), and the reports
+written next to the model.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from nerkit.corpus import CORPORA, Sentence, load_split
+from nerkit.conll.corpus import CORPORA, Sentence, load_split
+from nerkit.conll.labels import INTERNAL_SCHEME, LabelSet
+from nerkit.conll.schemes import convert_tags
 from nerkit.errors import ConfigError
-from nerkit.evaluate import evaluate_sentences, write_predictions
-from nerkit.labels import INTERNAL_SCHEME, LabelSet
-from nerkit.layer_probe import ProbeResult, encoder_layer_count, probe_layers
-from nerkit.model import ModelMeta, new_classifier, register_layer_mix, save_classifier
-from nerkit.schemes import convert_tags
+from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix, save_classifier
+from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
+from nerkit.tagging.evaluate import evaluate_sentences, write_predictions
 
 logger = logging.getLogger("nerkit")
 
@@ -53,7 +53,8 @@ class TrainConfig:
     against the Hugging Face recipe"), not the classic recipe's: encoder learning rate 1e-4 with
     10% warmup, a 1e-3 rate for the new head (a random head at the encoder's small rate needs
     most of the budget just to start), ``encoder_layers="auto"``: a linear probe picks how
-    many encoder layers to keep (:mod:`nerkit.layer_probe`); ``encoder_layers="all"`` (or None)
+    many encoder layers to keep (:mod:`nerkit.modeling.layer_probe`); ``encoder_layers="all"`` (or
+    None)
     keeps every layer; and ``context=32`` pieces of the neighbouring sentences on each side with
     ``context_dropout=0.5``: half the training sentences are read alone, so that the model
     tags a lone sentence (raw text, the server) as well as one inside its document.
@@ -368,7 +369,7 @@ def _make_trainer_class() -> type:
             crf = getattr(self.accelerator.unwrap_model(model), "crf", None)
             if crf is None:
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            from nerkit.crf import crf_loss
+            from nerkit.modeling.crf import crf_loss
 
             labels = inputs["labels"]
             outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
@@ -438,8 +439,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     from transformers import DataCollatorForTokenClassification, TrainingArguments, set_seed
     from transformers.integrations import TensorBoardCallback
 
-    from nerkit.decode import Decoder
-    from nerkit.inference import Predictor, TorchBackend
+    from nerkit.tagging.decode import Decoder
+    from nerkit.tagging.predictor import Predictor, TorchBackend
 
     config.check()
     started = time.time()
@@ -497,13 +498,13 @@ def train(config: TrainConfig) -> dict[str, Any]:
     elif isinstance(config.encoder_layers, int):
         keep_encoder_layers(model, config.encoder_layers)
     if config.layer_mix:
-        from nerkit.layer_mix import wrap_with_layer_mix
+        from nerkit.modeling.layer_mix import wrap_with_layer_mix
 
         # after the layer cut: the mix is over the hidden states of the layers kept
         register_layer_mix()
         model = wrap_with_layer_mix(model)
     if config.crf:
-        from nerkit.crf import ChainCRF
+        from nerkit.modeling.crf import ChainCRF
 
         # a submodule of the model, so the Trainer moves, optimizes, checkpoints and resumes it
         model.crf = ChainCRF(labels.labels)
@@ -629,7 +630,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
                    default=str) + "\n",
         encoding="utf-8",
     )
-    from nerkit.model_card import write_model_card
+    from nerkit.training.model_card import write_model_card
 
     write_model_card(out, config, labels, splits, results)
     if not config.keep_checkpoints:

@@ -1,14 +1,14 @@
 """Run a token classifier over word lists: windows in, one score row per word out.
 
-Shared by evaluation, training (dev F1 each epoch) and the :class:`~nerkit.tagger.Tagger`, so
-the three can never disagree. Windows are sorted by length and padded per batch (no work spent
+Shared by evaluation, training (dev F1 each epoch) and the :class:`~nerkit.tagging.tagger.Tagger`,
+so the three can never disagree. Windows are sorted by length and padded per batch (no work spent
 on padding a short window to the longest in the corpus), and each word's scores come from the
-window that owns it (see :mod:`nerkit.encoding`).
+window that owns it (see :mod:`nerkit.modeling.encoding`).
 
 Speed on a CPU: the network dominates, so the rest avoids Python work per word. The owned rows
 of a whole batch are gathered with one fancy index into one array for all sentences, the
 log-softmax runs once over that array, and decoding is vectorized across sentences
-(:meth:`~nerkit.decode.Decoder.decode_batch`). PyTorch runs under ``inference_mode`` on one
+(:meth:`~nerkit.tagging.decode.Decoder.decode_batch`). PyTorch runs under ``inference_mode`` on one
 thread per physical core (hyper-threads only contend for the same vector units), unless the
 user chose a count (``threads=``, ``OMP_NUM_THREADS``, or an earlier ``torch.set_num_threads``).
 """
@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from nerkit.decode import Decoder, log_softmax
-from nerkit.encoding import Window, WindowEncoder, pad_windows
-from nerkit.labels import LabelSet
+from nerkit.conll.labels import LabelSet
+from nerkit.modeling.encoding import Window, WindowEncoder, pad_windows
+from nerkit.tagging.decode import Decoder, log_softmax
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -35,7 +35,7 @@ class Backend(Protocol):
     A backend may also have ``run_batches(list of (input_ids, attention_mask)) -> list of
     logits``: the :class:`Predictor` then hands it up to :data:`QUEUED_BATCHES` batches at
     once, so that it can keep every core busy across batch boundaries
-    (:class:`~nerkit.openvino_backend.OpenVinoBackend` does).
+    (:class:`~nerkit.runtimes.openvino.OpenVinoBackend` does).
     """
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
@@ -182,7 +182,7 @@ class Predictor:
         """Log-probabilities ``(words, labels)`` for each sentence, in input order.
 
         ``documents``: each sentence's document id, for a model trained with context (see
-        :mod:`nerkit.encoding`); without it sentences are independent.
+        :mod:`nerkit.modeling.encoding`); without it sentences are independent.
         """
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
         offsets = np.zeros(len(sentences) + 1, dtype=np.int64)

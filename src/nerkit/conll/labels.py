@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from nerkit.conll.schemes import split_tag
 from nerkit.errors import LabelError
-from nerkit.schemes import split_tag
 
 INTERNAL_SCHEME = "iob2"
 

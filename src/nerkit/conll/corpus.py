@@ -7,7 +7,7 @@ column count is an error naming ``path:line``) and forgiving where the intent is
 files are read and the fallback is reported; CoNLL-2002 Dutch ``-DOCSTART-`` lines glued to the
 first sentence of an article are recognised).
 
-This module imports only the standard library and :mod:`nerkit.schemes`.
+This module imports only the standard library and :mod:`nerkit.conll.schemes`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nerkit.conll.schemes import detect_scheme, find_ill_formed, tags_to_spans
 from nerkit.errors import CorpusNotFoundError, DataFormatError
-from nerkit.schemes import detect_scheme, find_ill_formed, tags_to_spans
 
 DOCSTART = "-DOCSTART-"
 
@@ -305,7 +305,7 @@ def corpus_stats(
 ) -> dict[str, object]:
     """Counts a user checks before training: sentences, tokens, entities per type, lengths.
 
-    Entities are counted the conlleval way (:func:`nerkit.schemes.tags_to_spans`), so an I-
+    Entities are counted the conlleval way (:func:`nerkit.conll.schemes.tags_to_spans`), so an I-
     tag that opens a chunk counts as an entity, as conlleval scores it. ``tokenizer`` (a
     Hugging Face fast tokenizer) adds the longest sentence in subwords.
     """

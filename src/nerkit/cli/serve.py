@@ -1,7 +1,7 @@
-"""``nerkit serve`` and ``nerkit render``, registered on the main parser by :func:`add_commands`.
+"""``nerkit serve``: the HTTP API and web page for a trained model.
 
-This module is imported every time ``nerkit`` runs, so it imports only the standard library;
-FastAPI, uvicorn and the model load inside the handlers, once a command is chosen.
+FastAPI, uvicorn and the model load inside :func:`run`, once the command is chosen, so that
+``nerkit --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,24 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nerkit.cli.common import positive_float, positive_int
 from nerkit.errors import ModelError
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return number
-
-
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
-    return number
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from nerkit.server.app import ENV_MODEL, ENV_OPTIONS, create_app
@@ -69,20 +56,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    from nerkit.render import render_file
-    from nerkit.tagger import Tagger
 
-    tagger = Tagger.load(args.model, batch_size=args.batch_size)
-    count = render_file(tagger, args.input, args.format, args.html)
-    print(f"wrote {args.html} ({count} documents); open it in a browser")
-    return 0
-
-
-def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``serve`` and ``render`` on the ``nerkit`` command's subparsers."""
+def register(commands: Any) -> None:
+    """Add ``serve`` to the ``nerkit`` parser."""
     # fmt: off
-    serve = subparsers.add_parser(
+    serve = commands.add_parser(
         "serve", help="HTTP API and web page for a trained model",
         description="Serve a model: POST /v1/entities, GET /v1/model, GET /healthz, a web "
                     "page at /, and the OpenAPI schema at /openapi.json.",
@@ -92,31 +70,19 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                        help="address to listen on (default 127.0.0.1: this machine only; "
                             "0.0.0.0 opens it to the network)")
     serve.add_argument("--port", type=int, default=8000, help="default 8000")
-    serve.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+    serve.add_argument("--workers", type=positive_int, default=1, metavar="N",
                        help="processes, each with its own copy of the model (default 1)")
-    serve.add_argument("--threads", type=_positive_int, metavar="N",
+    serve.add_argument("--threads", type=positive_int, metavar="N",
                        help="PyTorch threads per worker (default: all cores / workers)")
-    serve.add_argument("--max-text-chars", type=_positive_int, default=100_000, metavar="N",
+    serve.add_argument("--max-text-chars", type=positive_int, default=100_000, metavar="N",
                        help="longest text accepted, in characters (default 100000)")
-    serve.add_argument("--max-batch", type=_positive_int, default=256, metavar="N",
+    serve.add_argument("--max-batch", type=positive_int, default=256, metavar="N",
                        help="most texts in one request (default 256)")
-    serve.add_argument("--max-body-mb", type=_positive_float, default=10.0, metavar="MB",
+    serve.add_argument("--max-body-mb", type=positive_float, default=10.0, metavar="MB",
                        help="largest request body, in MB (default 10)")
     serve.add_argument("--batch-wait-ms", type=float, default=5.0, metavar="MS",
                        help="how long a request waits for others to share its model call "
                             "(default 5)")
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
-    serve.set_defaults(func=cmd_serve)
-
-    render = subparsers.add_parser(
-        "render", help="tag a file and write an HTML page with highlighted entities",
-    )
-    render.add_argument("--model", required=True, metavar="DIR", help="trained model folder")
-    render.add_argument("--input", required=True, metavar="FILE", help="file to tag")
-    render.add_argument("--format", choices=["txt", "jsonl"], default="txt",
-                        help="txt: one document per line; jsonl: {\"text\": ...} per line")
-    render.add_argument("--html", required=True, metavar="OUT", help="HTML file to write")
-    render.add_argument("--batch-size", type=_positive_int,
-                        help="windows per batch (default 32; 64 for OpenVINO models)")
-    render.set_defaults(func=cmd_render)
+    serve.set_defaults(func=run)
     # fmt: on

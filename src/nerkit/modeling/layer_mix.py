@@ -1,7 +1,8 @@
 """A token classifier that reads a learned mix of the encoder's hidden layers (``--layer-mix``).
 
 A plain ``*ForTokenClassification`` tags from the top layer only. Encoders trained for sentence
-embeddings (e5) keep more token information in their middle layers (:mod:`nerkit.layer_probe`);
+embeddings (e5) keep more token information in their middle layers
+(:mod:`nerkit.modeling.layer_probe`);
 the probe answers that by cutting the top layers off, this model by letting training choose:
 the classifier reads ``gamma * sum_i softmax(w)_i * h_i`` over every hidden state ``h_i``
 (embeddings included), the scalar mix of ELMo, with ``w`` and ``gamma`` learned with the head.
@@ -12,7 +13,7 @@ from the top layer alone, silently. So its ``config.json`` has a model type of i
 copy of this file, which ``save_pretrained`` puts next to the weights. nerkit loads such folders
 with its installed code; plain transformers loads them with ``trust_remote_code=True`` and
 refuses without it. That copy runs without nerkit, so this module imports only torch and
-transformers, and registers nothing itself (:mod:`nerkit.model` registers it with the Auto
+transformers, and registers nothing itself (:mod:`nerkit.modeling.folder` registers it with the Auto
 classes).
 """
 

@@ -99,7 +99,7 @@ def predict_file(
 
 
 def _predict_conll(tagger: Any, source: Path, output: str | os.PathLike[str] | None) -> int:
-    from nerkit.corpus import read_column_file, write_column_file
+    from nerkit.conll.corpus import read_column_file, write_column_file
 
     column_file = read_column_file(source, tags=False)
     sentences = column_file.sentences

@@ -1,7 +1,8 @@
 """Run an exported model (``nerkit export``) with onnxruntime instead of PyTorch.
 
-:class:`OnnxBackend` is a :class:`~nerkit.inference.Backend`, so the same
-:class:`~nerkit.inference.Predictor` (windows, decoding) runs on top of it and gives the same
+:class:`OnnxBackend` is a :class:`~nerkit.tagging.predictor.Backend`, so the same
+:class:`~nerkit.tagging.predictor.Predictor` (windows, decoding) runs on top of it and gives the
+same
 outputs as the PyTorch model, up to the export's rounding (``export_report.json`` says how much).
 onnxruntime is imported when a backend is built, never at module import.
 """
@@ -14,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nerkit.errors import ModelError
-from nerkit.inference import exported_model_file, physical_cores
+from nerkit.tagging.predictor import exported_model_file, physical_cores
 
 ONNX_FILE = "model.onnx"
 
@@ -43,7 +44,8 @@ class OnnxBackend:
     single short text.
 
     Inputs are right-padded ``(batch, sequence)`` int64 arrays, as the
-    :class:`~nerkit.inference.Predictor` builds them; logits at padded positions come back 0.
+    :class:`~nerkit.tagging.predictor.Predictor` builds them; logits at padded positions come back
+    0.
     """
 
     def __init__(

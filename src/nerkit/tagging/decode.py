@@ -4,7 +4,7 @@ A token classifier scores each word independently, so argmax can produce sequenc
 allows (``O I-PER``, ``B-PER I-ORG``). Scorers then guess what was meant. nerkit instead finds
 the most probable sequence among the allowed ones (Viterbi over log-probabilities with the
 scheme's transitions), and uses the same function in evaluation and in the tagger, so both always
-agree on a sentence. A model trained with a CRF head (:mod:`nerkit.crf`) adds its learned
+agree on a sentence. A model trained with a CRF head (:mod:`nerkit.modeling.crf`) adds its learned
 transition scores to the allowed moves.
 
 Decoding many sentences (:meth:`Decoder.decode_batch`) is vectorized across sentences: most
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from nerkit.conll.schemes import transition_masks
 from nerkit.errors import ModelError
-from nerkit.schemes import transition_masks
 
 DECODINGS = ("viterbi", "argmax")
 

@@ -74,7 +74,7 @@ def write_model_card(
         "best dev F1 (checkpoint kept)": results.get("best_dev_f1"),
     }
     text = Template(
-        resources.files("nerkit").joinpath("templates/model_card.md").read_text("utf-8")
+        resources.files("nerkit.training").joinpath("templates/model_card.md").read_text("utf-8")
     ).substitute(
         name=folder.name,
         encoder=config.model,

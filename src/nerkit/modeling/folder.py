@@ -5,7 +5,7 @@ A nerkit model folder is what ``AutoModelForTokenClassification.from_pretrained`
 tokenizer), plus ``nerkit.json`` with what the plain folder cannot say: the tagging scheme, the
 window length, the decoding the model was evaluated with and, for a model trained with
 ``--crf``, the learned transition scores. A model trained with ``--layer-mix`` is the one
-exception to "plain classifier": its folder names its own class (:mod:`nerkit.layer_mix`),
+exception to "plain classifier": its folder names its own class (:mod:`nerkit.modeling.layer_mix`),
 which this module registers with the Auto classes so nerkit loads both kinds the same way.
 Saving goes to a temporary folder that replaces the target in one rename, so an interrupted save
 never leaves a broken model.
@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nerkit import __version__
+from nerkit._version import __version__
+from nerkit.conll.labels import INTERNAL_SCHEME, LabelSet
 from nerkit.errors import ModelError
-from nerkit.labels import INTERNAL_SCHEME, LabelSet
 
 META_FILE = "nerkit.json"
 
@@ -38,9 +38,9 @@ class ModelMeta:
     language: str = "es"
     encoder: str = ""
     nerkit_version: str = __version__
-    # start/transitions/end scores learned by a CRF head (nerkit.crf), None without one
+    # start/transitions/end scores learned by a CRF head (nerkit.modeling.crf), None without one
     crf: dict[str, Any] | None = None
-    # pieces of neighbouring sentences read on each side (nerkit.encoding); 0: none
+    # pieces of neighbouring sentences read on each side (nerkit.modeling.encoding); 0: none
     context: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -60,12 +60,13 @@ class ModelMeta:
 def register_layer_mix() -> None:
     """Make the Auto classes load ``nerkit_layer_mix`` folders with nerkit's installed code.
 
-    ``register_for_auto_class`` also makes ``save_pretrained`` copy :mod:`nerkit.layer_mix` into
+    ``register_for_auto_class`` also makes ``save_pretrained`` copy
+    :mod:`nerkit.modeling.layer_mix` into
     the folder with an ``auto_map``, for users of plain transformers (``trust_remote_code``).
     """
     from transformers import AutoConfig, AutoModelForTokenClassification
 
-    from nerkit.layer_mix import LayerMixConfig, LayerMixForTokenClassification
+    from nerkit.modeling.layer_mix import LayerMixConfig, LayerMixForTokenClassification
 
     AutoConfig.register(LayerMixConfig.model_type, LayerMixConfig, exist_ok=True)
     AutoModelForTokenClassification.register(

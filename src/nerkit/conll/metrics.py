@@ -1,7 +1,8 @@
 """Scoring that agrees with conlleval.pl: entity counts, P/R/F1, token reports, confusion.
 
 Input is gold and predicted tags, one list per sentence. Entities are read with
-:func:`nerkit.schemes.tags_to_spans` (conlleval's chunk rules, plus seqeval's for ``E-``/``S-``)
+:func:`nerkit.conll.schemes.tags_to_spans` (conlleval's chunk rules, plus seqeval's for
+``E-``/``S-``)
 sentence by sentence, which is what conlleval does with a blank line between sentences: an
 entity never crosses a sentence boundary. An entity is correct when gold has one with the same
 type, start and end. This module imports only the standard library and nerkit.
@@ -13,8 +14,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from nerkit.conll.schemes import split_tag, tags_to_spans
 from nerkit.errors import LabelError
-from nerkit.schemes import split_tag, tags_to_spans
 
 Tags = Sequence[Sequence[str]]
 

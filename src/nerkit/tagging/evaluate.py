@@ -1,8 +1,8 @@
 """Score a model on a corpus split, or score a file of gold and predicted tags.
 
 Gold tags are scored as the file has them (conlleval counts an I- that opens a chunk as an
-entity, and so do we); predictions come from :class:`~nerkit.inference.Predictor`, the same code
-the tagger uses. Results are a JSON-ready dict; files are written only when asked.
+entity, and so do we); predictions come from :class:`~nerkit.tagging.predictor.Predictor`, the same
+code the tagger uses. Results are a JSON-ready dict; files are written only when asked.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nerkit.corpus import Sentence, load_split, read_column_file, write_column_file
+from nerkit.conll.corpus import Sentence, load_split, read_column_file, write_column_file
+from nerkit.conll.labels import LabelSet
+from nerkit.conll.metrics import entity_confusion, score, token_report
+from nerkit.conll.schemes import split_tag
 from nerkit.errors import DataFormatError, LabelError
-from nerkit.labels import LabelSet
-from nerkit.metrics import entity_confusion, score, token_report
-from nerkit.schemes import split_tag
 
 
 def check_known_types(sentences: Sequence[Sentence], labels: LabelSet) -> None:
@@ -86,7 +86,7 @@ def evaluate_model(
     Writes ``<model_dir>/<split>_predictions.txt`` and ``<model_dir>/<split>_results.json``
     when ``write`` is true.
     """
-    from nerkit.tagger import Tagger
+    from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(model_dir, decoding=decoding)
     sentences = load_split(data, split, data_dir)

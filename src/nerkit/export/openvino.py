@@ -1,7 +1,7 @@
 """Export a trained model to OpenVINO (fp32, or int8 quantized statically with NNCF), and check it.
 
 ``nerkit export --model my-ner-model --openvino my-ner-ov --quantize int8`` writes a folder
-that :meth:`nerkit.tagger.Tagger.load` (and so ``nerkit predict``) runs on OpenVINO::
+that :meth:`nerkit.tagging.tagger.Tagger.load` (and so ``nerkit predict``) runs on OpenVINO::
 
     model.xml, model.bin  the network (dynamic batch and sequence axes)
     config.json           copied from the model (labels: id2label)
@@ -11,15 +11,15 @@ that :meth:`nerkit.tagger.Tagger.load` (and so ``nerkit predict``) runs on OpenV
 
 How, and why:
 
-1. The same ONNX graph as ``nerkit export --onnx`` (:func:`nerkit.export._torch_export`),
+1. The same ONNX graph as ``nerkit export --onnx`` (:func:`nerkit.export.onnx._torch_export`),
    read by OpenVINO's converter. Weights stay fp32 in ``model.bin`` (OpenVINO's default would
    store them as fp16, which changes the logits).
 2. ``quantize="int8"``: NNCF's post-training quantization (``nncf.quantize`` with
    ``ModelType.TRANSFORMER``): int8 weights per output channel, and int8 activations with
    scales *fixed* from calibration windows, with NNCF's SmoothQuant for the outlier channels
-   that per-tensor scales handle badly (see :mod:`nerkit.export`). Static scales are what make
+   that per-tensor scales handle badly (see :mod:`nerkit.export.onnx`). Static scales are what make
    this model fast: each window's result no longer depends on the other windows of its run,
-   so :class:`~nerkit.openvino_backend.OpenVinoBackend` runs many windows at a time.
+   so :class:`~nerkit.runtimes.openvino.OpenVinoBackend` runs many windows at a time.
    Calibration reads sentences of the *training* data (by default the corpus or train file the
    model was trained on, from its ``training_args.json``), never the evaluation data.
    e5-small on CoNLL-2002 Spanish, 1,000 calibration sentences, SmoothQuant strength 0.8: entity
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from nerkit.errors import ConfigError
-from nerkit.export import (
+from nerkit.export.onnx import (
     REPORT_FILE,
     _torch_export,
     check_folders,
@@ -45,7 +45,7 @@ from nerkit.export import (
     versions,
     write_model_files,
 )
-from nerkit.openvino_backend import OPENVINO_FILE
+from nerkit.runtimes.openvino import OPENVINO_FILE
 
 # Calibration sentences for int8 (about as many windows): with NNCF's defaults, e5-small on
 # CoNLL-2002 Spanish had dev F1 82.61 from 1,000 against 82.24 from 300 (PyTorch 82.43), for
@@ -77,7 +77,7 @@ def calibration_sentences(
     size: int,
 ) -> list[list[str]]:
     """Up to ``size`` training sentences (a seeded random sample) as word lists."""
-    from nerkit.corpus import load_split
+    from nerkit.conll.corpus import load_split
 
     data = calibration_data or training_data(model_dir)
     if data is None:
@@ -121,9 +121,9 @@ def export_openvino(
         raise ConfigError(
             'OpenVINO export needs the openvino package: pip install "nerkit[openvino]"'
         ) from err
-    from nerkit.corpus import load_split
-    from nerkit.model import load_classifier
-    from nerkit.openvino_backend import OpenVinoBackend
+    from nerkit.conll.corpus import load_split
+    from nerkit.modeling.folder import load_classifier
+    from nerkit.runtimes.openvino import OpenVinoBackend
 
     # read the data first, so a missing corpus fails before the slow part
     sentences = load_split(check_data, split, data_dir) if check_data else None
@@ -182,7 +182,7 @@ def _quantize_int8(network: Any, tokenizer: Any, meta: Any, sentences: list[list
     import nncf
     import numpy as np
 
-    from nerkit.encoding import WindowEncoder
+    from nerkit.modeling.encoding import WindowEncoder
 
     # a --context model calibrates on windows with neighbours, as it runs (the sample is
     # shuffled, so they are other training sentences: fine for activation ranges)

@@ -1,9 +1,9 @@
 """Raw text in, whole entities with character offsets out.
 
-The :class:`Tagger` splits text into words (a swappable :class:`~nerkit.words.WordSplitter`
+The :class:`Tagger` splits text into words (a swappable :class:`~nerkit.conll.words.WordSplitter`
 that tokenizes the way CoNLL-2002 was), tags the words with the same
-:class:`~nerkit.inference.Predictor` that ``nerkit evaluate`` uses, builds spans from word tags
-(never from word pieces), and switches from word to character offsets only here, at the edge.
+:class:`~nerkit.tagging.predictor.Predictor` that ``nerkit evaluate`` uses, builds spans from word
+tags (never from word pieces), and switches from word to character offsets only here, at the edge.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from nerkit.inference import Predictor
-from nerkit.labels import LabelSet
-from nerkit.model import ModelMeta, load_classifier
-from nerkit.schemes import tags_to_spans
-from nerkit.words import ConllWordSplitter, Word, WordSplitter
+from nerkit.conll.labels import LabelSet
+from nerkit.conll.schemes import tags_to_spans
+from nerkit.conll.words import ConllWordSplitter, Word, WordSplitter
+from nerkit.modeling.folder import ModelMeta, load_classifier
+from nerkit.tagging.predictor import Predictor
 
 DEFAULT_BATCH_SIZE = 32  # windows per batch, unless the backend asks for another
 
@@ -92,14 +92,14 @@ class Tagger:
         import json
         from pathlib import Path
 
-        from nerkit.onnx_backend import ONNX_FILE
-        from nerkit.openvino_backend import OPENVINO_FILE
+        from nerkit.runtimes.onnx import ONNX_FILE
+        from nerkit.runtimes.openvino import OPENVINO_FILE
 
         folder = Path(path)
         exported = [f for f in (ONNX_FILE, OPENVINO_FILE) if (folder / f).is_file()]
         if exported:
             from nerkit.errors import ModelError
-            from nerkit.model import load_tokenizer
+            from nerkit.modeling.folder import load_tokenizer
 
             config = folder / "config.json"
             id2label = {}
@@ -114,18 +114,18 @@ class Tagger:
             meta = ModelMeta.read(folder)
             model: Any
             if exported[0] == ONNX_FILE:
-                from nerkit.onnx_backend import OnnxBackend
+                from nerkit.runtimes.onnx import OnnxBackend
 
                 model = OnnxBackend(
                     folder / ONNX_FILE, threads=threads, parallel_batches=False if latency else None
                 )
             else:
-                from nerkit.openvino_backend import OpenVinoBackend
+                from nerkit.runtimes.openvino import OpenVinoBackend
 
                 model = OpenVinoBackend(folder / OPENVINO_FILE, threads=threads, latency=latency)
             tokenizer = load_tokenizer(folder)
         else:
-            from nerkit.inference import TorchBackend
+            from nerkit.tagging.predictor import TorchBackend
 
             torch_model, tokenizer, labels, meta = load_classifier(path)
             model = TorchBackend(torch_model, threads=threads)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nerkit.encoding import IGNORE, Window, pad_windows
+from nerkit.modeling.encoding import IGNORE, Window, pad_windows
 
 logger = logging.getLogger("nerkit")
 

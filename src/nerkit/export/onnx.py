@@ -1,10 +1,10 @@
 """Export a trained model to ONNX (fp32 or dynamic int8) for fast CPU tagging, and check it.
 
-(``nerkit export --openvino`` is :mod:`nerkit.export_openvino`; it shares this module's graph
+(``nerkit export --openvino`` is :mod:`nerkit.export.openvino`; it shares this module's graph
 export, parity report and command line.)
 
 ``nerkit export --model my-ner-model --onnx my-ner-onnx --quantize int8`` writes a folder that
-:meth:`nerkit.tagger.Tagger.load` (and so ``nerkit predict``) runs on onnxruntime::
+:meth:`nerkit.tagging.tagger.Tagger.load` (and so ``nerkit predict``) runs on onnxruntime::
 
     model.onnx           the network, dynamic batch and sequence axes
     config.json          copied from the model (labels: id2label)
@@ -23,7 +23,7 @@ How the file is built, and why (speeds measured with ``benchmarks/tagging_speed.
 2. ``quantize="int8"``: dynamic quantization (:func:`onnxruntime.quantization.quantize_dynamic`):
    the weights of every MatMul with a constant weight become int8 (QInt8, per output channel);
    activations are quantized to uint8 at run time, one scale per tensor and run
-   (:class:`~nerkit.onnx_backend.OnnxBackend` runs each window alone, so that scale belongs
+   (:class:`~nerkit.runtimes.onnx.OnnxBackend` runs each window alone, so that scale belongs
    to one window and never to its batch mates). On x86 CPUs with
    AVX512-VNNI the u8 x s8 products run on ``vpdpbusd``, up to four times the multiply-adds of
    fp32. The attention products (QK^T, softmax x V) stay fp32: both sides are activations, and
@@ -46,7 +46,6 @@ How the file is built, and why (speeds measured with ``benchmarks/tagging_speed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -59,7 +58,7 @@ from typing import Any
 
 from nerkit.errors import ConfigError, ModelError
 
-ONNX_FILE = "model.onnx"  # same name as nerkit.onnx_backend.ONNX_FILE, without importing it
+ONNX_FILE = "model.onnx"  # same name as nerkit.runtimes.onnx.ONNX_FILE, without importing it
 REPORT_FILE = "export_report.json"
 OPSET = 17
 QUANTIZATIONS = ("int8",)
@@ -103,8 +102,8 @@ def export_onnx(
     write are kept.
     """
     source, target = check_folders(model_dir, out_dir, quantize, "ONNX", ONNX_FILE)
-    from nerkit.corpus import load_split
-    from nerkit.model import load_classifier
+    from nerkit.conll.corpus import load_split
+    from nerkit.modeling.folder import load_classifier
 
     # read the check data first, so a missing corpus fails before the slow part
     sentences = load_split(check_data, split, data_dir) if check_data else None
@@ -199,13 +198,14 @@ def write_model_files(
 def _torch_export(model: Any, tokenizer: Any, path: Path) -> None:
     import torch
 
-    from nerkit.encoding import WindowEncoder, pad_windows
+    from nerkit.modeling.encoding import WindowEncoder, pad_windows
 
     encoder = WindowEncoder(tokenizer, 32)
     windows = encoder.windows([["El", "Gobierno", "de", "España", "."], ["Hola"]])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     ids, mask = (torch.from_numpy(a) for a in pad_windows(windows, pad)[:2])
-    # on the encoder: a layer-mix model (nerkit.layer_mix) holds its encoder's config nested
+    # on the encoder: a layer-mix model (nerkit.modeling.layer_mix) holds its encoder's config
+    # nested
     encoder = model.base_model
     attention = encoder.config._attn_implementation
     encoder.set_attn_implementation("eager")
@@ -242,7 +242,7 @@ def outlier_layers(model: Any, tokenizer: Any, meta: Any) -> list[dict[str, Any]
     """
     import torch
 
-    from nerkit.encoding import WindowEncoder
+    from nerkit.modeling.encoding import WindowEncoder
 
     ratios: dict[str, list[float]] = {}
     channel_max: dict[str, Any] = {}
@@ -363,7 +363,7 @@ class _DropMessage:
 
 def sample_sentences(language: str = "es", long_words: int = 300) -> list[list[str]]:
     """The fixed comparison sample as word lists, plus one text longer than a window."""
-    from nerkit.words import split_words
+    from nerkit.conll.words import split_words
 
     sentences = [[w.text for w in split_words(t, language)] for t in SAMPLE_TEXTS]
     long_text = [w for s in sentences for w in s]
@@ -383,19 +383,19 @@ def parity_report(
 ) -> dict[str, Any]:
     """Compare the PyTorch ``model`` with the exported model in ``onnx_dir``.
 
-    ``backend`` runs the export (default: an :class:`~nerkit.onnx_backend.OnnxBackend` over
-    ``onnx_dir``; :mod:`nerkit.export_openvino` passes its own). On :func:`sample_sentences`:
+    ``backend`` runs the export (default: an :class:`~nerkit.runtimes.onnx.OnnxBackend` over
+    ``onnx_dir``; :mod:`nerkit.export.openvino` passes its own). On :func:`sample_sentences`:
     the largest absolute logit difference over real (unpadded) pieces, and whether decoded
-    tags are identical. With ``sentences`` (gold :class:`~nerkit.corpus.Sentence` objects):
+    tags are identical. With ``sentences`` (gold :class:`~nerkit.conll.corpus.Sentence` objects):
     entity F1 of both and how many sentences differ.
     """
     import numpy as np
 
-    from nerkit.inference import Predictor, _length_batches
-    from nerkit.model import load_tokenizer
+    from nerkit.modeling.folder import load_tokenizer
+    from nerkit.tagging.predictor import Predictor, _length_batches
 
     if backend is None:
-        from nerkit.onnx_backend import OnnxBackend
+        from nerkit.runtimes.onnx import OnnxBackend
 
         backend = OnnxBackend(onnx_dir / ONNX_FILE)
     tokenizer = load_tokenizer(onnx_dir)
@@ -429,7 +429,7 @@ def parity_report(
         }
     }
     if sentences is not None:
-        from nerkit.evaluate import evaluate_sentences
+        from nerkit.tagging.evaluate import evaluate_sentences
 
         torch_results, torch_pred = evaluate_sentences(torch_predictor, sentences, batch_size)
         export_results, export_pred = evaluate_sentences(export_predictor, sentences, batch_size)
@@ -461,99 +461,8 @@ def versions(*runtimes: str) -> dict[str, str]:
     """
     from importlib.metadata import version
 
-    from nerkit import __version__
+    from nerkit._version import __version__
 
     return {"nerkit": __version__} | {
         name: version(name) for name in ("torch", "transformers", *runtimes)
     }
-
-
-# ------------------------------------------------------------------ command line
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    if args.calibration_data and not (args.openvino and args.quantize):
-        raise ConfigError(
-            "--calibration-data is for int8 OpenVINO exports (--openvino OUT --quantize int8); "
-            "ONNX int8 quantizes activations at run time and needs none"
-        )
-    common = dict(
-        check_data=args.check_data,
-        split=args.split,
-        data_dir=args.data_dir,
-        batch_size=args.batch_size,
-    )
-    if args.openvino:
-        from nerkit.export_openvino import export_openvino
-        from nerkit.openvino_backend import OPENVINO_FILE
-
-        out = export_openvino(
-            args.model,
-            args.openvino,
-            args.quantize,
-            calibration_data=args.calibration_data,
-            **common,
-        )
-        written, runtime = out / OPENVINO_FILE, "OpenVINO"
-        size_key = "model_bytes"
-    else:
-        out = export_onnx(args.model, args.onnx, args.quantize, **common)
-        written, runtime = out / ONNX_FILE, "ONNX"
-        size_key = "onnx_bytes"
-    report = json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    sample = report["sample"]
-    print(
-        f"wrote {written} ({report['quantize'] or 'fp32'}, "
-        f"{report[size_key] / 1e6:.0f} MB) and {REPORT_FILE}"
-    )
-    print(
-        f"sample of {sample['sentences']} texts: max |logit difference| "
-        f"{sample['max_abs_logit_diff']:.2g}, tags "
-        + (
-            "identical"
-            if sample["tags_identical"]
-            else f"differ on {sample['words_with_different_tags']} words"
-        )
-    )
-    if "check" in report:
-        check = report["check"]
-        print(
-            f"{args.check_data} {args.split}: entity F1 PyTorch {check['f1_torch']:.2f}, "
-            f"{runtime} {check['f1_export']:.2f} ({check['f1_delta']:+.2f}); "
-            f"{check['sentences_with_different_tags']} of {check['sentences']} sentences differ"
-        )
-    return 0
-
-
-def add_commands(subparsers: Any) -> None:
-    """Register ``nerkit export`` (imports nothing heavy)."""
-    # fmt: off
-    export = subparsers.add_parser(
-        "export",
-        help="export a trained model to ONNX or OpenVINO (fp32 or int8) for fast CPU tagging",
-    )
-    export.add_argument("--model", required=True, help="trained model folder")
-    target = export.add_mutually_exclusive_group(required=True)
-    target.add_argument("--onnx", metavar="OUT",
-                        help="output folder: model.onnx, tokenizer, config, export_report.json")
-    target.add_argument("--openvino", metavar="OUT",
-                        help="output folder: model.xml/.bin, tokenizer, config, "
-                        "export_report.json (needs nerkit[openvino])")
-    export.add_argument("--quantize", choices=QUANTIZATIONS,
-                        help="int8: with --onnx dynamic int8; with --openvino static int8 "
-                        "calibrated on training sentences (fastest on CPUs with AVX512-VNNI)")
-    export.add_argument("--calibration-data", metavar="NAME_OR_FILE",
-                        help="--openvino --quantize int8: corpus name or column file whose "
-                        "train split calibrates int8 (default: the model's training data)")
-    export.add_argument("--check-data", metavar="NAME_OR_FILE",
-                        help="corpus name (conll2002-es) or column file: compare entity F1")
-    export.add_argument("--split", default="test", choices=["train", "dev", "test"],
-                        help="split of --check-data (default test)")
-    export.add_argument("--data-dir", help="folder holding conll2002/ (else $NERKIT_DATA)")
-    export.add_argument("--batch-size", type=int, default=32, help="windows per batch")
-    export.add_argument("--json", action="store_true", help="print the report as JSON")
-    # fmt: on
-    export.set_defaults(func=cmd_export)

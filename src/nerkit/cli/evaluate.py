@@ -1,0 +1,38 @@
+"""``nerkit evaluate``: score a trained model on a corpus split."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from nerkit.cli.common import print_json, print_results
+
+
+def run(args: argparse.Namespace) -> int:
+    from nerkit.tagging.evaluate import evaluate_model
+
+    results = evaluate_model(
+        args.model, args.data, args.split, data_dir=args.data_dir,
+        batch_size=args.batch_size, decoding=args.decoding,
+    )
+    if args.json:
+        print_json(results)
+    else:
+        print_results(results)
+        print(f"\nwrote {Path(args.model) / (args.split + '_predictions.txt')} and "
+              f"{args.split}_results.json")
+    return 0
+
+
+def register(commands: Any) -> None:
+    """Add ``evaluate`` to the ``nerkit`` parser."""
+    evaluate = commands.add_parser("evaluate", help="score a trained model on a corpus split")
+    evaluate.add_argument("--model", required=True, help="trained model folder")
+    evaluate.add_argument("--data", required=True, help="corpus name or column file")
+    evaluate.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    evaluate.add_argument("--data-dir")
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--decoding", choices=["viterbi", "argmax"])
+    evaluate.add_argument("--json", action="store_true", help="print results as JSON")
+    evaluate.set_defaults(func=run)
