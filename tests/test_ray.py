@@ -184,7 +184,8 @@ def test_cli_engine_ray(local_ray: Any, tiny_model: Path, tmp_path: Path,
     source = write_jsonl(tmp_path / "docs.jsonl", TEXTS)
     out = tmp_path / "shards"
     argv = ["predict", "--model", str(tiny_model), "--engine", "ray", "--input",
-            str(tmp_path / "*.jsonl"), "--output", str(out), "--workers", "2", "--quiet"]
+            str(tmp_path / "*.jsonl"), "--format", "jsonl", "--output", str(out), "--workers", "2",
+            "--quiet"]
     assert main(argv) == 0
     assert f"1 shards written ({len(TEXTS)} documents)" in capsys.readouterr().err
     expected = predict_reference(tiny_model, source, tmp_path / "ref.out")
