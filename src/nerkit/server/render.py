@@ -129,7 +129,7 @@ def render_file(
 
     The file is read the way ``nerkit predict`` reads it, so the same inputs are accepted.
     """
-    from nerkit.tagging.files import _records
+    from nerkit.tagging.files import read_records
 
     source = Path(input_path)
     if not source.is_file():
@@ -138,7 +138,7 @@ def render_file(
         raise DataFormatError(
             source, None, f"unknown format {fmt!r}", f"choose one of {', '.join(FORMATS)}"
         )
-    texts = [record["text"] for _, record in _records(source, fmt)]
+    texts = [record["text"] for _, record in read_records(source, fmt)]
     results = list(tagger.tag_many(texts))
     page = render_html(
         texts, results, title=source.name, types=tagger.labels.types, lang=tagger.meta.language

@@ -32,7 +32,9 @@ def _open_output(output: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
     os.replace(tmp, path)
 
 
-def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, record)`` for each document of a ``txt`` or ``jsonl`` file, in order;
+    a line that is not a JSON object with a ``"text"`` string is an error naming it."""
     with path.open(encoding="utf-8", newline="") as f:
         for number, line in enumerate(f, start=1):
             line = line.rstrip("\r\n")
@@ -50,6 +52,13 @@ def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise DataFormatError(path, number, 'no "text" string field',
                                       'give objects like {"text": "..."}')
             yield number, record
+
+
+def output_line(record: dict[str, Any], entities: list[Any]) -> str:
+    """One output line: the input record plus its ``entities`` (objects with ``to_dict`` or
+    dicts with text, label, start, end, score), as ``nerkit predict`` writes them."""
+    found = [e if isinstance(e, dict) else e.to_dict() for e in entities]
+    return json.dumps({**record, "entities": found}, ensure_ascii=False) + "\n"
 
 
 def _count_lines(path: Path) -> int:
@@ -80,7 +89,7 @@ def predict_file(
     bar = tqdm(total=total, unit="line", disable=not progress, file=sys.stderr)
     count = 0
     with _open_output(output) as out:
-        items = (r for _, r in _records(source, fmt))
+        items = (r for _, r in read_records(source, fmt))
         buffered: list[dict[str, Any]] = []
 
         def texts() -> Iterator[str]:
@@ -90,8 +99,7 @@ def predict_file(
 
         for entities in tagger.tag_many(texts()):
             record = buffered.pop(0)
-            record = {**record, "entities": [e.to_dict() for e in entities]}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(output_line(record, entities))
             count += 1
             bar.update(1)
     bar.close()
@@ -125,6 +133,5 @@ def predict_texts(tagger: Any, texts: list[str], output: str | os.PathLike[str] 
     """Tag texts given on the command line; one JSON line per text."""
     with _open_output(output) as out:
         for text, entities in zip(texts, tagger.tag_many(texts), strict=True):
-            record = {"text": text, "entities": [e.to_dict() for e in entities]}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(output_line({"text": text}, entities))
     return len(texts)
