@@ -42,6 +42,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from run_settings import recorded_settings
+
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
 HF_RECIPE = HERE / "hf_recipe.py"
@@ -142,11 +144,9 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
     args_file = folder / "training_args.json"
     if not args_file.exists():
         raise SystemExit(f"accuracy: {args_file} not found; cannot tell how {folder} was trained")
-    from nerkit.training.train import SETTINGS_BEFORE
-
     # settings added after a run was made read as what they were then (off), not as today's
     # defaults: a run from before --context is not a run with today's default context
-    config = {**SETTINGS_BEFORE, **json.loads(args_file.read_text(encoding="utf-8"))["nerkit"]}
+    config = recorded_settings(folder)
     if config.get("encoder_layers") == "auto" and results.get("encoder_layers"):
         # What is learned depends on the layers kept, not on how they were chosen: record the
         # probe's choice, so the run compares equal to one given that number explicitly.
@@ -256,7 +256,7 @@ def check_nerkit(
 
 def nerkit_config(args: argparse.Namespace, seed: int, output_dir: str) -> Any:
     """TrainConfig: nerkit's defaults, then ``--nerkit-config``, then the shared budget."""
-    from nerkit.training.train import TrainConfig
+    from nerkit.training.config import TrainConfig
 
     imposed: dict[str, Any] = {
         "model": args.model,

@@ -9,7 +9,8 @@ import pytest
 from conftest import DATA
 
 from nerkit.errors import ConfigError
-from nerkit.training.train import TrainConfig, train
+from nerkit.training.config import TrainConfig
+from nerkit.training.train import train
 
 
 def test_model_folder_is_standard(tiny_model: Path) -> None:
@@ -135,11 +136,11 @@ def test_head_learning_rate_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     """The head gets its own rate; the optimizer is the Trainer's own choice (fused AdamW)."""
     from transformers import AutoModelForTokenClassification, TrainingArguments
 
-    from nerkit.training.train import _make_trainer_class
+    from nerkit.training.trainer import NerTrainer
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
-    trainer = _make_trainer_class()(model=model, args=args, nerkit_eval=None, head_lr=1e-2)
+    trainer = NerTrainer(model=model, args=args, dev_scorer=None, head_lr=1e-2)
     optimizer = trainer.create_optimizer()
     head = {id(p) for p in model.classifier.parameters()}
     for group in optimizer.param_groups:
@@ -153,12 +154,12 @@ def test_layer_lr_decay_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     """Top layer at lr, each lower layer times the decay, embeddings below the lowest layer."""
     from transformers import AutoModelForTokenClassification, TrainingArguments
 
-    from nerkit.training.train import _make_trainer_class
+    from nerkit.training.trainer import NerTrainer
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
-    trainer = _make_trainer_class()(model=model, args=args, nerkit_eval=None, head_lr=1e-2,
-                                    layer_lr_decay=0.5)
+    trainer = NerTrainer(model=model, args=args, dev_scorer=None, head_lr=1e-2,
+                         layer_lr_decay=0.5)
     optimizer = trainer.create_optimizer()
     lr_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
     named = dict(model.named_parameters())
