@@ -28,6 +28,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -452,22 +453,34 @@ def test_every_sub_package_has_a_layer(trees: dict[str, ast.Module]) -> None:
 
 
 # `nerkit score` and `nerkit data` must stay light: a subprocess runs the command and reports
-# what it imported.
+# what it imported, and from which line of ours the first import of each heavy module came.
 PROBE = """
-import json, sys
+import json, sys, traceback
 sys.path.insert(0, sys.argv[1])
+first = {{}}
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name in {heavy!r} and name not in first:
+            ours = [f for f in traceback.extract_stack() if f.filename.startswith(sys.argv[1])]
+            first[name] = f"{{ours[-1].filename}}:{{ours[-1].lineno}}" if ours else "?"
+        return None
+
+sys.meta_path.insert(0, Watch())
 from nerkit.cli import main
 try:
     rc = main(sys.argv[3:])
 except SystemExit as exit:
     rc = exit.code
-heavy = sorted(m for m in {heavy!r} if m in sys.modules)
+heavy = {{m: first.get(m, "?") for m in {heavy!r} if m in sys.modules}}
 with open(sys.argv[2], "w") as out:
     json.dump({{"rc": rc, "heavy": heavy, "file": sys.modules["nerkit"].__file__}}, out)
 """
 
 
-def run_command(args: list[str], tmp_path: Path) -> dict[str, object]:
+def run_command(args: list[str], tmp_path: Path) -> dict[str, Any]:
+    """Run ``nerkit ARGS`` in a fresh interpreter on this tree's source: its exit status,
+    and ``{heavy module: "file:line" of ours that imported it first}``."""
     report = tmp_path / "report.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get(
         "PYTHONPATH", "")])}
@@ -508,9 +521,11 @@ def test_light_commands_import_no_numpy_or_torch(
     argv = [a.format(**paths) for a in args]
     result = run_command(argv, tmp_path)
     assert result["rc"] == 0, f"nerkit {' '.join(argv)} exited with {result['rc']}"
-    assert not result["heavy"], (
-        f"src/nerkit/cli: [light-command] `nerkit {' '.join(args)}` imports "
-        f"{', '.join(result['heavy'])}; import it inside the function that needs it"
+    assert not result["heavy"], "\n".join(
+        f"{Path(where).relative_to(SRC.parent) if where != '?' else '?'}: [light-command] "
+        f"`nerkit {' '.join(args)}` imports {name} here; import it inside the function that "
+        "needs it"
+        for name, where in result["heavy"].items()
     )
 
 
