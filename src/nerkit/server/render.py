@@ -20,13 +20,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nerkit.errors import DataFormatError, NerkitError
+from nerkit.errors import NerkitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from nerkit.tagging.tagger import Entity, Tagger
 
 PALETTE = 8  # colour classes c0..c7 in style.css
-FORMATS = ("txt", "jsonl")
 
 
 def stylesheet() -> str:
@@ -129,15 +128,9 @@ def render_file(
 
     The file is read the way ``nerkit predict`` reads it, so the same inputs are accepted.
     """
-    from nerkit.tagging.files import read_records
+    from nerkit.tagging.files import TEXT_FORMATS, check_input, read_records
 
-    source = Path(input_path)
-    if not source.is_file():
-        raise DataFormatError(source, None, "file not found", "check the path")
-    if fmt not in FORMATS:
-        raise DataFormatError(
-            source, None, f"unknown format {fmt!r}", f"choose one of {', '.join(FORMATS)}"
-        )
+    source = check_input(input_path, fmt, TEXT_FORMATS)
     texts = [record["text"] for _, record in read_records(source, fmt)]
     results = list(tagger.tag_many(texts))
     page = render_html(

@@ -17,7 +17,8 @@ from typing import IO, Any
 
 from nerkit.errors import DataFormatError
 
-FORMATS = ("txt", "jsonl", "conll")
+TEXT_FORMATS = ("txt", "jsonl")  # one document per line
+FORMATS = (*TEXT_FORMATS, "conll")
 
 
 @contextlib.contextmanager
@@ -32,9 +33,26 @@ def _open_output(output: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
     os.replace(tmp, path)
 
 
+def check_input(
+    path: str | os.PathLike[str], fmt: str, formats: tuple[str, ...] = FORMATS
+) -> Path:
+    """The input file, once it is known to exist and ``fmt`` to be one of ``formats``."""
+    source = Path(path)
+    if not source.is_file():
+        raise DataFormatError(source, None, "file not found", "check the path")
+    if fmt not in formats:
+        raise DataFormatError(source, None, f"unknown format {fmt!r}",
+                              f"choose one of {', '.join(formats)}")
+    return source
+
+
 def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, record)`` for each document of a ``txt`` or ``jsonl`` file, in order;
-    a line that is not a JSON object with a ``"text"`` string is an error naming it."""
+    """``(line number, record)`` for each document of a ``txt`` or ``jsonl`` file, streamed;
+    a ``txt`` line becomes ``{"text": line}``, a ``jsonl`` line must hold a ``"text"`` string.
+
+    ``nerkit predict`` and ``nerkit render`` both read files here, so they accept the same
+    inputs.
+    """
     with path.open(encoding="utf-8", newline="") as f:
         for number, line in enumerate(f, start=1):
             line = line.rstrip("\r\n")
@@ -75,12 +93,7 @@ def predict_file(
     progress: bool = True,
 ) -> int:
     """Tag a whole file; returns the number of documents (or sentences for ``conll``)."""
-    source = Path(path)
-    if not source.is_file():
-        raise DataFormatError(source, None, "file not found", "check the path")
-    if fmt not in FORMATS:
-        raise DataFormatError(source, None, f"unknown format {fmt!r}",
-                              f"choose one of {', '.join(FORMATS)}")
+    source = check_input(path, fmt)
     if fmt == "conll":
         return _predict_conll(tagger, source, output)
     from tqdm import tqdm
