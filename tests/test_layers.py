@@ -4,9 +4,10 @@ Read from the source with :mod:`ast` (nothing under ``src/`` is imported, except
 subprocesses that run light commands), so a violation is found even in code no test runs:
 
 - ``layer``: a module imports only its own sub-package and the layers below it, in the order
-  of :data:`LAYERS` (``training``, ``export``, ``server`` and ``ray`` are peers and do not import each
-  other); module-level, function-level, ``TYPE_CHECKING`` and ``importlib.import_module``
-  imports all count. No module imports the package root (``nerkit/__init__``, the public API).
+  of :data:`LAYERS` (``training``, ``export``, ``server`` and ``ray`` are peers and do not
+  import each other); module-level, function-level, ``TYPE_CHECKING`` and
+  ``importlib.import_module`` imports all count. No module imports the package root
+  (``nerkit/__init__``, the public API).
 - ``conll-stdlib``: ``conll/`` imports only the standard library and ``nerkit.errors``, so that
   ``nerkit score`` and ``nerkit data`` run anywhere.
 - ``private``: no ``_name`` is imported from, or read off, another module.
