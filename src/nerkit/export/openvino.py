@@ -47,7 +47,7 @@ from nerkit.export.graph import export_graph
 from nerkit.runtimes.base import OPENVINO_FILE, OPENVINO_WEIGHTS
 
 # Calibration sentences for int8 (about as many windows): more sentences gave a dev F1 closer
-# to PyTorch's for under a minute more on 2 cores.
+# to PyTorch's, for little more export time.
 CALIBRATION_SENTENCES = 1000
 CALIBRATION_SEED = 0
 # NNCF SmoothQuant's migration strength for the products' inputs. Chosen on the development
