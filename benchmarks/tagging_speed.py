@@ -134,11 +134,21 @@ def busy_processes() -> list[str]:
     return found
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this x86 CPU computes in bf16 natively (AVX512-BF16 or AMX), per /proc/cpuinfo:
+    ``--bf16`` is only worth measuring where it is."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def matmul_gflops(dtype: str = "float32", size: int = 2048, seconds: float = 2.0) -> float:
     """Best rate of a ``size`` x ``size`` torch matmul, in GFLOP/s."""
     import torch
 
-    from nerkit.tagging.predictor import configure_torch_threads
+    from nerkit.runtimes.cpu import configure_torch_threads
 
     configure_torch_threads()
     kind = getattr(torch, dtype)
@@ -160,7 +170,7 @@ def int8_gops(size: int = 2048, seconds: float = 2.0) -> float:
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from nerkit.tagging.predictor import physical_cores
+    from nerkit.runtimes.cpu import physical_cores
 
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.integers(-127, 127, (size, size), dtype=np.int8), "B")
@@ -281,7 +291,7 @@ def _make_runner(variant: dict[str, Any]) -> Any:
 
         return run_pipeline
 
-    from nerkit.tagging.predictor import TorchBackend
+    from nerkit.runtimes.pytorch import TorchBackend
     from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(variant["model"])
@@ -342,7 +352,8 @@ class Worker:
 
 def ensure_exports(model: Path, onnx_dir: Path | None) -> tuple[dict[str, Path], dict[str, Any]]:
     """ONNX fp32/int8 and OpenVINO int8 exports of ``model`` (reused when made from it)."""
-    from nerkit.export.onnx import REPORT_FILE, export_onnx
+    from nerkit.export import REPORT_FILE
+    from nerkit.export.onnx import export_onnx
 
     if onnx_dir is None:
         stamp = f"{model.resolve()}:{(model / 'config.json').stat().st_mtime_ns}"
@@ -488,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         keep = set(args.variants.split(","))
         variants = [v for v in variants if v["name"] in keep]
 
-    from nerkit.tagging.predictor import cpu_has_native_bf16, physical_cores
+    from nerkit.runtimes.cpu import physical_cores
 
     gflops = matmul_gflops("float32")
     gops_int8 = int8_gops()

@@ -18,12 +18,10 @@ pytest.importorskip("onnx", reason="export needs the [export] extra")
 from conftest import EXPORT_TEXTS, random_windows  # noqa: E402
 
 from nerkit.cli import main  # noqa: E402
-from nerkit.export.onnx import (  # noqa: E402
-    OUTLIER_RATIO,
-    REPORT_FILE,
-    export_onnx,
-    sample_sentences,
-)
+from nerkit.export import REPORT_FILE, export_model  # noqa: E402
+from nerkit.export.onnx import export_onnx  # noqa: E402
+from nerkit.export.parity import sample_sentences  # noqa: E402
+from nerkit.export.smoothquant import OUTLIER_RATIO  # noqa: E402
 from nerkit.tagging.tagger import Tagger  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
@@ -35,7 +33,7 @@ def exports(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     out = tmp_path_factory.mktemp("onnx")
     return {
         "fp32": export_onnx(tiny_model, out / "fp32", check_data=str(DATA / "tiny.test")),
-        "int8": export_onnx(tiny_model, out / "int8", "int8"),
+        "int8": export_model(tiny_model, out / "int8", runtime="onnx", quantize="int8"),
     }
 
 
@@ -172,7 +170,7 @@ def test_smoothing_keeps_the_function(tiny_model: Path, monkeypatch: pytest.Monk
     the inputs' per-channel peaks get more even (what one quantization scale needs)."""
     import torch
 
-    from nerkit.export import onnx as export
+    from nerkit.export import smoothquant as export
     from nerkit.modeling.folder import load_classifier
 
     model, tokenizer, _, meta = load_classifier(tiny_model)
@@ -233,3 +231,29 @@ def test_unknown_quantization(tiny_model: Path, tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="int8"):
         export_onnx(tiny_model, tmp_path / "x", "int4")
+
+
+def test_open_model_runs_the_export(exports: dict[str, Path], torch_tagger: Tagger) -> None:
+    from nerkit.runtimes import open_model
+
+    opened = open_model(exports["int8"], threads=1, latency=True)
+    assert opened.runtime == "onnx" and opened.batch_size is None
+    assert opened.backend.threads == 1 and not opened.backend.parallel_batches
+    assert opened.labels == torch_tagger.labels
+    assert opened.meta.extra["onnx"]["quantize"] == "int8"
+    assert opened.meta.max_length == torch_tagger.meta.max_length
+
+
+def test_export_model_refuses_bad_settings_before_writing(tiny_model: Path, tmp_path: Path) -> None:
+    from nerkit.errors import ConfigError
+
+    out = tmp_path / "o"
+    for options, match in (
+        ({"runtime": "tflite"}, "unknown export runtime 'tflite'; choose one of onnx, openvino"),
+        ({"calibration_data": "conll2002-es"}, "calibration data is for int8 OpenVINO"),
+        ({"runtime": "openvino", "calibration_size": 10}, "calibration data is for int8"),
+        ({"quantize": "int4"}, "unknown quantization 'int4'"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            export_model(tiny_model, out, **options)
+    assert not out.exists()

@@ -24,8 +24,9 @@ from conftest import EXPORT_TEXTS, random_windows  # noqa: E402
 from nerkit.cli import main  # noqa: E402
 from nerkit.conll.corpus import read_sentences  # noqa: E402
 from nerkit.errors import ConfigError, ModelError  # noqa: E402
-from nerkit.export.onnx import REPORT_FILE, sample_sentences  # noqa: E402
+from nerkit.export import REPORT_FILE, export_model  # noqa: E402
 from nerkit.export.openvino import export_openvino, training_data  # noqa: E402
+from nerkit.export.parity import sample_sentences  # noqa: E402
 from nerkit.runtimes.openvino import OpenVinoBackend  # noqa: E402
 from nerkit.tagging.tagger import Tagger  # noqa: E402
 
@@ -38,7 +39,9 @@ def exports(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
     out = tmp_path_factory.mktemp("openvino")
     return {
         "fp32": export_openvino(tiny_model, out / "fp32", check_data=str(DATA / "tiny.test")),
-        "int8": export_openvino(tiny_model, out / "int8", "int8", calibration_size=20),
+        "int8": export_model(
+            tiny_model, out / "int8", runtime="openvino", quantize="int8", calibration_size=20
+        ),
     }
 
 
@@ -202,3 +205,15 @@ def test_cli_calibration_data_needs_openvino_int8(
     err = capsys.readouterr().err.strip()
     assert "--calibration-data" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_open_model_runs_the_export(exports: dict[str, Path], torch_tagger: Tagger) -> None:
+    from nerkit.runtimes import open_model
+    from nerkit.runtimes.openvino import BATCH_WINDOWS
+
+    opened = open_model(exports["int8"], threads=1, latency=True)
+    assert opened.runtime == "openvino" and opened.batch_size == BATCH_WINDOWS
+    assert isinstance(opened.backend, OpenVinoBackend)
+    assert opened.backend.threads == 1 and opened.backend.latency
+    assert opened.labels == torch_tagger.labels
+    assert opened.meta.extra["openvino"]["quantize"] == "int8"

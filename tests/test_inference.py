@@ -1,14 +1,14 @@
-"""Batched decoding and gathering give exactly what the per-sentence code gives; threads.
+"""Batched decoding and gathering give exactly what the per-sentence code gives.
 
 The vectorized paths (:meth:`Decoder.decode_batch`, :func:`viterbi_batch`, the argmax shortcut
 and the batch gather in :meth:`Predictor.word_log_probs`) are checked against the simple
 per-sentence reference on random scores, including the edge cases: empty and one-word
-sentences, argmax paths that are all forbidden, exact ties, ``-inf`` scores.
+sentences, argmax paths that are all forbidden, exact ties, ``-inf`` scores. (Threads and
+backends: ``test_runtimes.py``.)
 """
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from nerkit.conll.labels import LabelSet
+from nerkit.errors import ConfigError
 from nerkit.modeling.encoding import WindowEncoder
 from nerkit.tagging.decode import (
     Decoder,
@@ -24,13 +25,7 @@ from nerkit.tagging.decode import (
     viterbi,
     viterbi_batch,
 )
-from nerkit.tagging.predictor import (
-    Predictor,
-    _length_batches,
-    configure_torch_threads,
-    physical_cores,
-    usable_cpus,
-)
+from nerkit.tagging.predictor import Predictor, length_batches
 
 IOB2 = LabelSet.from_types(["LOC", "MISC", "ORG", "PER"]).labels
 BIOES = ("O", *[f"{p}-{t}" for t in ("LOC", "PER") for p in ("B", "I", "E", "S")])
@@ -163,8 +158,8 @@ def reference_log_probs(predictor: Predictor, sentences: list[list[str]], batch_
     """The per-window loop nerkit used before the batch gather."""
     windows = predictor.encoder.windows(sentences)
     out = [np.zeros((len(s), len(predictor.labels))) for s in sentences]
-    for batch in _length_batches(windows, batch_size):
-        logits = predictor._forward_array(batch)
+    for batch in length_batches(windows, batch_size):
+        logits = predictor.forward_array(batch)
         for window, rows in zip(batch, logits, strict=True):
             owned = range(window.own_start, window.own_end)
             positions = [window.first_piece[w - window.word_start] for w in owned]
@@ -225,7 +220,7 @@ def test_queued_batches_give_the_same_rows(tiny_encoder: Path) -> None:
     want = one_by_one.word_log_probs(sentences, batch_size=2)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
-    batches = len(_length_batches(queued.encoder.windows(sentences), 2))
+    batches = len(length_batches(queued.encoder.windows(sentences), 2))
     assert batches > QUEUED_BATCHES, "the test needs more than one group"
     assert sum(backend.queued) == batches and max(backend.queued) == QUEUED_BATCHES
 
@@ -238,53 +233,9 @@ def test_window_encoder_is_shared(tiny_encoder: Path) -> None:
     assert isinstance(predictor.encoder, WindowEncoder)
 
 
-# ------------------------------------------------------------------ threads
+def test_unknown_decoding_is_a_config_error(tiny_encoder: Path) -> None:
+    from transformers import AutoTokenizer
 
-
-def test_physical_cores_is_sensible() -> None:
-    cores = physical_cores()
-    assert 1 <= cores <= len(usable_cpus()) <= (os.cpu_count() or 1)
-
-
-def test_configure_torch_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    torch = pytest.importorskip("torch")
-    before = torch.get_num_threads()
-    try:
-        assert configure_torch_threads(1) == 1
-        assert torch.get_num_threads() == 1
-        # a count chosen elsewhere is kept when no count is given
-        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-        monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-        assert configure_torch_threads() == 1
-        # the untouched default (one per logical CPU) becomes one per physical core
-        torch.set_num_threads(len(usable_cpus()))
-        assert configure_torch_threads() == min(physical_cores(), len(usable_cpus()))
-        # with OMP_NUM_THREADS set, nerkit leaves the count alone
-        torch.set_num_threads(len(usable_cpus()))
-        monkeypatch.setenv("OMP_NUM_THREADS", str(len(usable_cpus())))
-        assert configure_torch_threads() == len(usable_cpus())
-        with pytest.raises(ValueError, match="at least 1"):
-            configure_torch_threads(0)
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_torch_backend_threads_and_bf16(tiny_model: Path) -> None:
-    torch = pytest.importorskip("torch")
-    from nerkit.modeling.folder import load_classifier
-    from nerkit.tagging.predictor import TorchBackend
-
-    model, tokenizer, labels, meta = load_classifier(tiny_model)
-    before = torch.get_num_threads()
-    try:
-        backend = TorchBackend(model, threads=1)
-        assert torch.get_num_threads() == 1
-        ids = np.array([[2, 10, 11, 3], [2, 12, 3, 0]], dtype=np.int64)
-        mask = (np.arange(4) < np.array([[4], [3]])).astype(np.int64)
-        fp32 = backend(ids, mask)
-        assert fp32.shape == (2, 4, len(labels)) and fp32.dtype == np.float32
-        bf16 = TorchBackend(model, threads=1, bf16=True)(ids, mask)
-        assert bf16.dtype == np.float32
-        assert np.abs(bf16 - fp32).max() < 0.5
-    finally:
-        torch.set_num_threads(before)
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder))
+    with pytest.raises(ConfigError, match="unknown decoding 'beam'; choose one of viterbi"):
+        Predictor(FakeBackend(len(IOB2)), tokenizer, LabelSet(IOB2), decoding="beam")

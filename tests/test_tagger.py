@@ -145,3 +145,30 @@ def test_bare_encoder_is_refused_with_a_fix(tiny_encoder: Path) -> None:
 def test_missing_model_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="not found"):
         Tagger.load(tmp_path / "nope")
+
+
+def test_settings_a_user_can_reach_are_config_errors(tiny_model: Path, tmp_path: Path) -> None:
+    """An unknown decoding or a thread count below 1 is a one-line ConfigError, raised before
+    the model is read (here: a folder that does not exist)."""
+    from nerkit.errors import ConfigError
+
+    for options, match in (
+        ({"decoding": "x"}, "unknown decoding 'x'; choose one of viterbi, argmax"),
+        ({"threads": 0}, "threads must be at least 1, got 0"),
+    ):
+        with pytest.raises(ConfigError, match=match) as err:
+            Tagger.load(tmp_path / "nope", **options)
+        assert len(str(err.value).splitlines()) == 1
+    assert Tagger.load(tiny_model, decoding="argmax").predictor.decoder.method == "argmax"
+
+
+def test_load_runs_the_model_as_recorded(tiny_model: Path, tagger: Tagger) -> None:
+    """Tagger.load is open_model plus the model's recorded windows, scheme and decoding."""
+    from nerkit.modeling.folder import ModelMeta
+
+    meta = ModelMeta.read(tiny_model)
+    assert tagger.meta == meta
+    assert tagger.predictor.encoder.max_length == meta.max_length
+    assert tagger.predictor.decoder.method == meta.decoding
+    assert type(tagger.predictor.backend).__name__ == "TorchBackend"
+    assert tagger.batch_size == 32

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from nerkit.errors import ConfigError
-
-QUANTIZATIONS = ("int8",)
+from nerkit.export import QUANTIZATIONS, REPORT_FILE, export_model
+from nerkit.runtimes import EXPORTED_FILES, RUNTIME_NAMES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,41 +18,34 @@ def run(args: argparse.Namespace) -> int:
             "--calibration-data is for int8 OpenVINO exports (--openvino OUT --quantize int8); "
             "ONNX int8 quantizes activations at run time and needs none"
         )
-    common = dict(
+    runtime = "openvino" if args.openvino else "onnx"
+    out = export_model(
+        args.model,
+        args.openvino or args.onnx,
+        runtime=runtime,
+        quantize=args.quantize,
+        calibration_data=args.calibration_data,
         check_data=args.check_data,
         split=args.split,
         data_dir=args.data_dir,
         batch_size=args.batch_size,
     )
-    if args.openvino:
-        from nerkit.export.openvino import export_openvino
-        from nerkit.runtimes.openvino import OPENVINO_FILE
-
-        out = export_openvino(
-            args.model,
-            args.openvino,
-            args.quantize,
-            calibration_data=args.calibration_data,
-            **common,
-        )
-        written, runtime = out / OPENVINO_FILE, "OpenVINO"
-        size_key = "model_bytes"
-    else:
-        from nerkit.export.onnx import ONNX_FILE, export_onnx
-
-        out = export_onnx(args.model, args.onnx, args.quantize, **common)
-        written, runtime = out / ONNX_FILE, "ONNX"
-        size_key = "onnx_bytes"
-    from nerkit.export.onnx import REPORT_FILE
-
     report = json.loads((out / REPORT_FILE).read_text(encoding="utf-8"))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    print_summary(report, out / EXPORTED_FILES[runtime], RUNTIME_NAMES[runtime], args)
+    return 0
+
+
+def print_summary(
+    report: dict[str, Any], written: Path, runtime: str, args: argparse.Namespace
+) -> None:
+    """The report in three lines: what was written, parity on the sample, F1 on the data."""
+    size = report.get("onnx_bytes", report.get("model_bytes", 0))
     sample = report["sample"]
     print(
-        f"wrote {written} ({report['quantize'] or 'fp32'}, "
-        f"{report[size_key] / 1e6:.0f} MB) and {REPORT_FILE}"
+        f"wrote {written} ({report['quantize'] or 'fp32'}, {size / 1e6:.0f} MB) and {REPORT_FILE}"
     )
     print(
         f"sample of {sample['sentences']} texts: max |logit difference| "
@@ -69,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
             f"{runtime} {check['f1_export']:.2f} ({check['f1_delta']:+.2f}); "
             f"{check['sentences_with_different_tags']} of {check['sentences']} sentences differ"
         )
-    return 0
 
 
 def register(commands: Any) -> None:

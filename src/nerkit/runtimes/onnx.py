@@ -1,10 +1,9 @@
 """Run an exported model (``nerkit export``) with onnxruntime instead of PyTorch.
 
-:class:`OnnxBackend` is a :class:`~nerkit.tagging.predictor.Backend`, so the same
+:class:`OnnxBackend` is a :class:`~nerkit.runtimes.base.Backend`, so the same
 :class:`~nerkit.tagging.predictor.Predictor` (windows, decoding) runs on top of it and gives the
-same
-outputs as the PyTorch model, up to the export's rounding (``export_report.json`` says how much).
-onnxruntime is imported when a backend is built, never at module import.
+same outputs as the PyTorch model, up to the export's rounding (``export_report.json`` says how
+much). onnxruntime is imported when a backend is built, never at module import.
 """
 
 from __future__ import annotations
@@ -15,37 +14,33 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from nerkit.errors import ModelError
-from nerkit.tagging.predictor import exported_model_file, physical_cores
-
-ONNX_FILE = "model.onnx"
+from nerkit.runtimes.base import exported_model_file
+from nerkit.runtimes.cpu import check_threads, physical_cores
 
 
 class OnnxBackend:
     """An onnxruntime session over ``model.onnx`` (a file, or the folder holding it).
 
-    ``threads``: CPU cores to use; default one per physical core, since hyper-threads share the
-    vector units that the matrix products saturate. All graph optimizations are on, and
-    operators run one after another (an encoder is a chain of operators).
+    ``threads``: CPU cores to use; default one per physical core (see
+    :mod:`nerkit.runtimes.cpu`). All graph optimizations are on, and operators run one after
+    another (an encoder is a chain of operators).
 
     Each window runs alone, cut to its own length. Two reasons. An int8 model quantizes its
     activations with one scale per tensor, per run: in a run of several windows, one window
-    with large activations coarsens the others' and their tags change with their batch mates
-    (e5-small, esp.testb as raw text: entity F1 82.85 to 83.47 for runs of 8, 4, 16 or 1
-    windows, PyTorch 83.29); alone, a window's tags depend on it only. And it is not slower:
-    no padding, and a window's activations stay in the core's cache (int8, 2 cores: 5,440
-    words/s for one window per run against 4,974 for eight; fp32 about equal).
+    with large activations coarsens the others' and their tags change with their batch mates;
+    alone, a window's tags depend on it only. And it is not slower: no padding, and a window's
+    activations stay in the core's cache.
 
     ``parallel_batches`` (default: whenever there are several cores) chooses how the cores are
     used. True: each run is single-threaded and the windows of a batch go to the cores side by
-    side; nothing waits on a barrier between operators, so throughput is higher (+28% for
-    e5-small int8 on 2 cores) and holds up when other processes compete for the cores; but a
-    window alone runs on one core (18 ms instead of 12 ms for 48 pieces). False: each run
-    spreads every operator over all cores (``intra_op_num_threads``), the lower latency for a
-    single short text.
+    side; nothing waits on a barrier between operators, so throughput is higher and holds up
+    when other processes compete for the cores; but a window alone runs on one core, so it is
+    answered later. False: each run spreads every operator over all cores
+    (``intra_op_num_threads``), the lower latency for a single short text.
 
     Inputs are right-padded ``(batch, sequence)`` int64 arrays, as the
-    :class:`~nerkit.tagging.predictor.Predictor` builds them; logits at padded positions come back
-    0.
+    :class:`~nerkit.tagging.predictor.Predictor` builds them; logits at padded positions come
+    back 0.
     """
 
     def __init__(
@@ -55,12 +50,16 @@ class OnnxBackend:
         *,
         parallel_batches: bool | None = None,
     ) -> None:
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError as err:
+            raise ModelError(
+                f"{path}: an ONNX model needs the onnxruntime package; "
+                'install it with pip install "nerkit[export]"'
+            ) from err
 
-        file = exported_model_file(path, ONNX_FILE, "ONNX")
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
-        cores = threads or physical_cores()
+        file = exported_model_file(path, "onnx")
+        cores = check_threads(threads) or physical_cores()
         if parallel_batches is None:
             parallel_batches = cores > 1
         options = ort.SessionOptions()

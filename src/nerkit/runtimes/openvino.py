@@ -1,6 +1,6 @@
 """Run an OpenVINO model (``nerkit export --openvino``) instead of PyTorch.
 
-:class:`OpenVinoBackend` is a :class:`~nerkit.tagging.predictor.Backend` like
+:class:`OpenVinoBackend` is a :class:`~nerkit.runtimes.base.Backend` like
 :class:`~nerkit.runtimes.onnx.OnnxBackend`: the same :class:`~nerkit.tagging.predictor.Predictor`
 (windows, decoding) runs on top of it. OpenVINO is imported when a backend is built, never at
 module import.
@@ -10,10 +10,8 @@ writes is quantized *statically* (NNCF, activation scales calibrated once on tra
 sentences), which onnxruntime's dynamic int8 is not. Fixed scales make a window's result
 independent of the other windows in its run, so windows can be run several at a time: the
 products then have enough rows to keep the int8 units busy. OpenVINO's CPU plugin runs such
-graphs with fused int8 kernels (the attention included). e5-small, esp.testb, 2 cores with
-AVX512-VNNI, network only: 9,294 words/s for runs of 16 windows against 5,700 for
-onnxruntime's dynamic int8 one window at a time (``benchmarks/tagging_speed.py`` gives the
-end-to-end figures).
+graphs with fused int8 kernels (the attention included), which is faster than onnxruntime's
+dynamic int8 one window at a time (``benchmarks/tagging_speed.py`` measures both).
 """
 
 from __future__ import annotations
@@ -25,17 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from nerkit.errors import ModelError
-from nerkit.tagging.predictor import exported_model_file, physical_cores
+from nerkit.errors import ConfigError, ModelError
+from nerkit.runtimes.base import exported_model_file
+from nerkit.runtimes.cpu import check_threads, physical_cores
 
-OPENVINO_FILE = "model.xml"  # its weights are in model.bin beside it
 # windows per inference request: enough rows for the int8 products, few enough that the
-# requests of a batch still spread over the streams (e5-small, 2 cores: 16 windows per run
-# gave 9,294 words/s, 4 gave 8,867, 1 gave 6,095)
+# requests of a batch still spread over the streams (chosen by measuring 1, 4 and 16)
 WINDOWS_PER_REQUEST = 16
-# windows per batch that Tagger.load gives this backend: four requests per batch keep both
-# streams of a 2-core CPU busy (e5-small, esp.testb, end to end: +10% over batches of 32,
-# a one-off alternating run; 128 was no faster)
+# windows per batch that open_model gives this backend: four requests per batch keep both
+# streams of a 2-core CPU busy (chosen by measuring 32, 64 and 128 end to end)
 BATCH_WINDOWS = 64
 
 
@@ -71,12 +67,10 @@ class OpenVinoBackend:
                 'install it with pip install "nerkit[openvino]"'
             ) from err
 
-        file = exported_model_file(path, OPENVINO_FILE, "OpenVINO")
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
+        file = exported_model_file(path, "openvino")
+        cores = check_threads(threads) or physical_cores()
         if windows_per_request < 1:
-            raise ValueError(f"windows_per_request must be at least 1, got {windows_per_request}")
-        cores = threads or physical_cores()
+            raise ConfigError(f"windows_per_request must be at least 1, got {windows_per_request}")
         config = {
             "PERFORMANCE_HINT": "LATENCY" if latency else "THROUGHPUT",
             "INFERENCE_NUM_THREADS": cores,
@@ -94,7 +88,7 @@ class OpenVinoBackend:
         self.threads = cores
         self.latency = latency
         self.windows_per_request = 1 if latency else windows_per_request
-        self.batch_size = BATCH_WINDOWS  # what Tagger.load uses unless told otherwise
+        self.batch_size = BATCH_WINDOWS  # what the Tagger uses unless told otherwise
         self.input_names = {i.get_any_name() for i in self.compiled.inputs}
         self._queue = ov.AsyncInferQueue(self.compiled)
         # one batch at a time: the queue's callback and wait_all are per queue, not per call
@@ -103,15 +97,13 @@ class OpenVinoBackend:
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         return self.run_batches([(input_ids, attention_mask)])[0]
 
-    def run_batches(
-        self, batches: Sequence[tuple[np.ndarray, np.ndarray]]
-    ) -> list[np.ndarray]:
+    def run_batches(self, batches: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
         """Logits for several padded batches, queued together so the streams never wait.
 
         Called per batch, every batch ends on a barrier: the streams idle while the last
-        request of the batch finishes and while Python gathers its rows (e5-small, esp.testb,
-        2 cores: 7.2 s in the backend one batch at a time, 5.5 s with all requests queued).
-        The :class:`~nerkit.tagging.predictor.Predictor` hands over many batches at once when its
+        request of the batch finishes and while Python gathers its rows; queued together, the
+        backend spends less time on the same batches. The
+        :class:`~nerkit.tagging.predictor.Predictor` hands over many batches at once when its
         backend has this method.
         """
         with self._lock:

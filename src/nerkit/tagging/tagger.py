@@ -20,8 +20,9 @@ import numpy as np
 from nerkit.conll.labels import LabelSet
 from nerkit.conll.schemes import tags_to_spans
 from nerkit.conll.words import ConllWordSplitter, Word, WordSplitter
-from nerkit.modeling.folder import ModelMeta, load_classifier
-from nerkit.tagging.predictor import Predictor
+from nerkit.modeling.folder import ModelMeta
+from nerkit.runtimes import open_model
+from nerkit.tagging.predictor import Predictor, check_decoding
 
 DEFAULT_BATCH_SIZE = 32  # windows per batch, unless the backend asks for another
 
@@ -81,66 +82,19 @@ class Tagger:
         """Load a model folder written by ``nerkit train`` (or any HF token classifier).
 
         A folder written by ``nerkit export`` (it holds ``model.onnx``, or ``model.xml`` for
-        OpenVINO) runs on that runtime, with the same windows, decoding and outputs.
-        ``threads`` defaults to one per physical core. Exported models run batches on the cores
-        side by side by default (the most words per second on many texts); ``latency=True``
-        spreads each run over all threads instead, which answers one short text sooner (12 ms
-        instead of 18 ms for one e5-small window on 2 cores with ONNX). PyTorch models always
-        use all threads on each batch. ``batch_size`` (windows per batch) defaults to 32, or to
-        what the backend asks for (``batch_size`` attribute: 64 for OpenVINO).
+        OpenVINO) runs on that runtime, with the same windows, decoding and outputs; see
+        :func:`nerkit.runtimes.open_model` for ``threads`` and ``latency``. ``decoding``
+        overrides the one the model records. ``batch_size`` (windows per batch) defaults to 32,
+        or to what the backend asks for (its ``batch_size`` attribute: 64 for OpenVINO).
         """
-        import json
-        from pathlib import Path
-
-        from nerkit.runtimes.onnx import ONNX_FILE
-        from nerkit.runtimes.openvino import OPENVINO_FILE
-
-        folder = Path(path)
-        exported = [f for f in (ONNX_FILE, OPENVINO_FILE) if (folder / f).is_file()]
-        if exported:
-            from nerkit.errors import ModelError
-            from nerkit.modeling.folder import load_tokenizer
-
-            config = folder / "config.json"
-            id2label = {}
-            if config.is_file():
-                id2label = json.loads(config.read_text(encoding="utf-8")).get("id2label") or {}
-            if not id2label:
-                raise ModelError(
-                    f"{folder}: {exported[0]} without a config.json holding id2label; "
-                    "export the model again with `nerkit export`"
-                )
-            labels = LabelSet.from_config(id2label)
-            meta = ModelMeta.read(folder)
-            model: Any
-            if exported[0] == ONNX_FILE:
-                from nerkit.runtimes.onnx import OnnxBackend
-
-                model = OnnxBackend(
-                    folder / ONNX_FILE, threads=threads, parallel_batches=False if latency else None
-                )
-            else:
-                from nerkit.runtimes.openvino import OpenVinoBackend
-
-                model = OpenVinoBackend(folder / OPENVINO_FILE, threads=threads, latency=latency)
-            tokenizer = load_tokenizer(folder)
-        else:
-            from nerkit.tagging.predictor import TorchBackend
-
-            torch_model, tokenizer, labels, meta = load_classifier(path)
-            model = TorchBackend(torch_model, threads=threads)
-        predictor = Predictor(
-            model,
-            tokenizer,
-            labels,
-            max_length=meta.max_length,
-            decoding=decoding or meta.decoding,
-            scheme=meta.scheme,
-            crf=meta.crf,
-            context=meta.context,
+        if decoding is not None:
+            check_decoding(decoding)  # before the slow part
+        opened = open_model(path, threads=threads, latency=latency)
+        predictor = Predictor.for_model(
+            opened.backend, opened.tokenizer, opened.labels, opened.meta, decoding=decoding
         )
-        batch_size = batch_size or getattr(model, "batch_size", None) or DEFAULT_BATCH_SIZE
-        return cls(predictor, meta, splitter=splitter, batch_size=batch_size)
+        batch_size = batch_size or opened.batch_size or DEFAULT_BATCH_SIZE
+        return cls(predictor, opened.meta, splitter=splitter, batch_size=batch_size)
 
     @property
     def labels(self) -> LabelSet:
@@ -158,9 +112,7 @@ class Tagger:
         Texts go in chunks of eight batches, and chunks overlap: while one chunk is tagged on a
         worker thread, this thread splits the next chunk into words and builds the entities of
         the previous one. The network releases the GIL, so the word work no longer leaves
-        cores idle between chunks (e5-small, OpenVINO int8, esp.testb, 2 cores: 5,206 against
-        5,054 words/s, a one-off alternating run).
-        At most two chunks are in flight.
+        cores idle between chunks. At most two chunks are in flight.
         """
         size = batch_size or self.batch_size
         iterator = iter(texts)
