@@ -64,13 +64,6 @@ LONG_FUNCTIONS_ALLOWED: dict[str, str] = {}
 # theirs to fix. The lead empties this set after merging; an entry that no longer occurs fails
 # test_pending_entries_still_occur, so the list can only shrink.
 PENDING: set[str] = {
-    # h2 (runtimes): runtimes/ takes physical_cores and exported_model_file from tagging/
-    "layer nerkit/runtimes/onnx.py -> nerkit.tagging.predictor",
-    "layer nerkit/runtimes/openvino.py -> nerkit.tagging.predictor",
-    # h2 (export): private helpers of tagging/predictor.py and export/onnx.py
-    "private nerkit/export/onnx.py nerkit.tagging.predictor._length_batches",
-    "private nerkit/export/onnx.py nerkit.tagging.predictor._forward_array",
-    "private nerkit/export/openvino.py nerkit.export.onnx._torch_export",
     # h6 (server): the app factory
     "long-function nerkit/server/app.py create_app",
 }

@@ -32,7 +32,7 @@ from nerkit.conll.corpus import CORPORA
 from nerkit.errors import ConfigError
 from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix, save_classifier
 from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
-from nerkit.tagging.predictor import configure_torch_threads
+from nerkit.runtimes.cpu import configure_torch_threads
 from nerkit.training.config import TrainConfig
 from nerkit.training.data import TrainingData, prepare_data
 from nerkit.training.model_card import write_model_card
