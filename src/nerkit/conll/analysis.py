@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nerkit.conll.metrics import entity_counts
-from nerkit.conll.schemes import tags_to_spans
-from nerkit.errors import LabelError
+from nerkit.conll.schemes import split_tag, tags_to_spans
+from nerkit.errors import DataFormatError, LabelError, NerkitError
 
 Span = tuple[str, int, int]
 
@@ -83,6 +83,11 @@ class Pair:
             return "narrower"
         return "shifted"
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: ``kind``, and ``gold``/``pred`` as ``[label, start, end]`` or ``None``."""
+        return {"kind": self.kind, "gold": list(self.gold) if self.gold else None,
+                "pred": list(self.pred) if self.pred else None}
+
 
 def _kind(gold: Span, pred: Span) -> str:
     same_type = gold[0] == pred[0]
@@ -118,7 +123,10 @@ Pair(kind='spurious', gold=None, pred=('LOC', 2, 3))]
             pairs.append(Pair(_kind(g, p), g, p))
     pairs += [Pair("missed", g, None) for g in free_gold if ("gold", g) not in taken]
     pairs += [Pair("spurious", None, p) for p in free_pred if ("pred", p) not in taken]
-    return sorted(pairs, key=lambda x: (x.start, x.gold is None, x.gold or (), x.pred or ()))
+    # by first word, then gold start, then predicted start: no two pairs tie (app.js sorts so)
+    inf = float("inf")
+    return sorted(pairs, key=lambda x: (x.start, x.gold[1] if x.gold else inf,
+                                        x.pred[1] if x.pred else inf))
 
 
 def pair_entities(gold_tags: Sequence[str], pred_tags: Sequence[str]) -> list[Pair]:
@@ -128,6 +136,20 @@ def pair_entities(gold_tags: Sequence[str], pred_tags: Sequence[str]) -> list[Pa
     ['wrong_type', 'spurious']
     """
     return pair_spans(tags_to_spans(gold_tags), tags_to_spans(pred_tags))
+
+
+def check_tags(
+    tags: Sequence[Sequence[str]], where: Sequence[tuple[str, int]], column: str = "tag"
+) -> None:
+    """Refuse a value that is no tag, naming its ``file:line`` (``where[i]`` is sentence
+    ``i``'s path and first line; its words are on the lines that follow)."""
+    for (path, line), sentence in zip(where, tags, strict=True):
+        for i, tag in enumerate(sentence):
+            try:
+                split_tag(tag)
+            except NerkitError as err:
+                raise DataFormatError(path, line + i, f"{column} column: {err}",
+                                      "check which columns hold the tags") from None
 
 
 def _span_record(span: Span | None, words: Sequence[str] | None) -> dict[str, Any] | None:
@@ -183,6 +205,9 @@ def analyze(
     - ``errors``: each error pair in file order; ``sentences``: each sentence holding an
       error, with its words and all its pairs (enough to draw it).
     """
+    if where is not None and len(where) == len(gold) == len(pred):
+        check_tags(gold, where, "gold")
+        check_tags(pred, where, "predicted")
     counts = entity_counts(gold, pred)  # also refuses sentences of different lengths
     kinds: Counter[str] = Counter()
     boundary: Counter[str] = Counter()
@@ -262,9 +287,5 @@ def _sentence_record(
         "sentence": index,
         "where": _where(where, index, 0),
         "words": words,
-        "pairs": [
-            {"kind": p.kind, "gold": list(p.gold) if p.gold else None,
-             "pred": list(p.pred) if p.pred else None}
-            for p in pairs
-        ],
+        "pairs": [p.as_dict() for p in pairs],
     }
