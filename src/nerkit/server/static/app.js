@@ -335,8 +335,10 @@
 
   let lastFile = null; // redrawn when the column choice changes
 
-  function drawBlocks(name, items) {
-    const onlyDifferences = byId("conll-errors-only").checked;
+  // Draw the blocks (the first MAX_SENTENCES); with `compare`, the differences-only box
+  // applies (a gold-only view or saved predictions have no differences to filter on).
+  function drawBlocks(name, items, compare = false) {
+    const onlyDifferences = compare && byId("conll-errors-only").checked;
     const shown = items.filter((item) => !onlyDifferences || item.differences > 0);
     const drawn = shown.slice(0, MAX_SENTENCES);
     for (const item of drawn) {
@@ -377,7 +379,7 @@
         : comparisonBlock(sentence.words, tags(columns.gold), tags(columns.pred));
       return { ...item, line: sentence.line };
     });
-    const { shown, more } = drawBlocks(name, items);
+    const { shown, more } = drawBlocks(name, items, columns.pred !== null);
     const sum = (key) => items.reduce((n, item) => n + (item[key] || 0), 0);
     const count = `${name}: ${parsed.sentences.length.toLocaleString()} sentences`;
     if (columns.pred === null) {
