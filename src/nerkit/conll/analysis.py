@@ -209,58 +209,72 @@ def analyze(
         check_tags(gold, where, "gold")
         check_tags(pred, where, "predicted")
     counts = entity_counts(gold, pred)  # also refuses sentences of different lengths
-    kinds: Counter[str] = Counter()
-    boundary: Counter[str] = Counter()
-    fates: defaultdict[str, dict[str, Counter[str]]] = defaultdict(
-        lambda: {"gold": Counter(), "pred": Counter()}
-    )
-    confusions: Counter[tuple[str | None, str | None, str]] = Counter()
-    matrix: Counter[tuple[str | None, str | None]] = Counter()
+    tally = _Tally()
     errors: list[dict[str, Any]] = []
     sentences: list[dict[str, Any]] = []
     for index, (gold_tags, pred_tags) in enumerate(zip(gold, pred, strict=True)):
         sentence_words = None if words is None else list(words[index])
         pairs = pair_entities(gold_tags, pred_tags)
         for pair in pairs:
-            g = pair.gold[0] if pair.gold else None
-            p = pair.pred[0] if pair.pred else None
-            kinds[pair.kind] += 1
-            matrix[g, p] += 1
-            if g is not None:
-                fates[g]["gold"][pair.kind] += 1
-            if p is not None:
-                fates[p]["pred"][pair.kind] += 1
-            if pair.kind == "correct":
-                continue
-            confusions[g, p, pair.kind] += 1
-            if pair.boundary is not None:
-                boundary[pair.boundary] += 1
-            errors.append(_error_record(pair, index, sentence_words, where))
+            tally.add(pair)
+            if pair.kind != "correct":
+                errors.append(_error_record(pair, index, sentence_words, where))
         if any(pair.kind != "correct" for pair in pairs):
             sentences.append(_sentence_record(pairs, index, sentence_words, where))
-    fn = sum(counts.gold.values()) - sum(counts.correct.values())
-    fp = sum(counts.pred.values()) - sum(counts.correct.values())
+    tp = sum(counts.correct.values())
     return {
-        "counts": {kind: kinds[kind] for kind in KINDS},
-        "boundary": {shape: boundary[shape] for shape in BOUNDARIES},
-        "conlleval": {"true_positives": sum(counts.correct.values()), "false_negatives": fn,
-                      "false_positives": fp},
-        "per_type": {
-            t: {"gold": {k: fates[t]["gold"][k] for k in GOLD_FATES},
-                "pred": {k: fates[t]["pred"][k] for k in PRED_FATES}}
-            for t in sorted(fates)
-        },
-        "confusions": [
-            {"gold": g, "pred": p, "kind": kind, "count": n}
-            for (g, p, kind), n in sorted(
-                confusions.items(),
-                key=lambda item: (-item[1], item[0][0] or "", item[0][1] or "", item[0][2]),
-            )
-        ],
-        "matrix": _matrix(matrix),
+        **tally.as_dict(),
+        "conlleval": {"true_positives": tp, "false_negatives": sum(counts.gold.values()) - tp,
+                      "false_positives": sum(counts.pred.values()) - tp},
         "errors": errors,
         "sentences": sentences,
     }
+
+
+class _Tally:
+    """The counts :func:`analyze` reports, pair by pair."""
+
+    def __init__(self) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.boundary: Counter[str] = Counter()
+        self.fates: defaultdict[str, dict[str, Counter[str]]] = defaultdict(
+            lambda: {"gold": Counter(), "pred": Counter()}
+        )
+        self.confusions: Counter[tuple[str | None, str | None, str]] = Counter()
+        self.matrix: Counter[tuple[str | None, str | None]] = Counter()
+
+    def add(self, pair: Pair) -> None:
+        g = pair.gold[0] if pair.gold else None
+        p = pair.pred[0] if pair.pred else None
+        self.kinds[pair.kind] += 1
+        self.matrix[g, p] += 1
+        if g is not None:
+            self.fates[g]["gold"][pair.kind] += 1
+        if p is not None:
+            self.fates[p]["pred"][pair.kind] += 1
+        if pair.kind != "correct":
+            self.confusions[g, p, pair.kind] += 1
+        if pair.boundary is not None:
+            self.boundary[pair.boundary] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        fates = self.fates
+        confusions = sorted(
+            self.confusions.items(),
+            key=lambda item: (-item[1], item[0][0] or "", item[0][1] or "", item[0][2]),
+        )
+        return {
+            "counts": {kind: self.kinds[kind] for kind in KINDS},
+            "boundary": {shape: self.boundary[shape] for shape in BOUNDARIES},
+            "per_type": {
+                t: {"gold": {k: fates[t]["gold"][k] for k in GOLD_FATES},
+                    "pred": {k: fates[t]["pred"][k] for k in PRED_FATES}}
+                for t in sorted(fates)
+            },
+            "confusions": [{"gold": g, "pred": p, "kind": kind, "count": n}
+                           for (g, p, kind), n in confusions],
+            "matrix": _matrix(self.matrix),
+        }
 
 
 def _error_record(
