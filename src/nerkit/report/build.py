@@ -21,6 +21,14 @@ FORMAT_VERSION = 1
 RESULTS_FILE = "eval_results.json"
 
 
+def type_name(label: str | None) -> str:
+    """How a report shows an entity type: ``none`` for a missing side, ``(untyped)`` for the
+    empty type of bare ``B``/``I`` tags."""
+    if label is None:
+        return "none"
+    return label or "(untyped)"
+
+
 def training_curves(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Training loss per logged step and dev F1 per evaluation, from ``eval_results.json``.
 

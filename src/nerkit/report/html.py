@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nerkit.conll.analysis import ERROR_KINDS, KIND_NAMES
+from nerkit.report.build import type_name
 from nerkit.report.plots import PLOTS, TYPE_ERRORS
 from nerkit.server.render import comparison_html, legend_html, page_html
 
@@ -34,7 +35,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], css: str = "score
 def _scores_section(report: dict[str, Any]) -> str:
     scores = report["scores"]
     keys = ("precision", "recall", "f1", "support", "predicted", "correct")
-    rows = [[name or "(untyped)", *(s[k] for k in keys)] for name, s in scores["per_type"].items()]
+    rows = [[type_name(name), *(s[k] for k in keys)] for name, s in scores["per_type"].items()]
     rows.append(["all (micro)", *(scores["micro"][k] for k in keys)])
     rows.append(["macro average", *(scores["macro"][k] for k in keys[:3]), "", "", ""])
     head = ["type", "precision", "recall", "F1", "gold", "predicted", "correct"]
@@ -49,11 +50,11 @@ def _errors_section(report: dict[str, Any]) -> str:
     shapes = ", ".join(f"{shape} {n:,}" for shape, n in analysis["boundary"].items())
     c = analysis["conlleval"]
     per_type_rows = [
-        [t or "(untyped)", *(fates[side][kind] for side, kind in TYPE_ERRORS)]
+        [type_name(t), *(fates[side][kind] for side, kind in TYPE_ERRORS)]
         for t, fates in analysis["per_type"].items()
     ]
     worst = [
-        [c_["gold"] or "none", c_["pred"] or "none", KIND_NAMES[c_["kind"]], c_["count"]]
+        [type_name(c_["gold"]), type_name(c_["pred"]), KIND_NAMES[c_["kind"]], c_["count"]]
         for c_ in analysis["confusions"][:TOP_CONFUSIONS]
     ]
     return "".join([
@@ -82,7 +83,7 @@ def _plots_section(plots: Sequence[str]) -> str:
 
 
 def _entity(record: dict[str, Any] | None) -> str:
-    return "none" if record is None else f"{record['label']} «{record['text']}»"
+    return "none" if record is None else f"{type_name(record['label'])} «{record['text']}»"
 
 
 def _error_line(error: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from nerkit.conll.analysis import KIND_NAMES
 from nerkit.errors import ConfigError
+from nerkit.report.build import type_name
 
 # the error kinds of a type's bar: a pair counts under its gold type, a spurious entity under
 # its predicted type
@@ -48,7 +49,7 @@ def confusion_plot(report: dict[str, Any]) -> Any:
     boundary errors sit on the diagonal with the correct ones.
     """
     matrix = report["analysis"]["matrix"]
-    labels = [label if label != "O" else "none" for label in matrix["labels"]]
+    labels = [type_name(label) if label != "O" else "none" for label in matrix["labels"]]
     counts = matrix["matrix"]
     shares = [[n / max(1, sum(row)) for n in row] for row in counts]
     size = 1.6 + 0.75 * len(labels)
@@ -80,7 +81,7 @@ def per_type_plot(report: dict[str, Any]) -> Any:
         xs = [i + (k - 1) * width for i in range(len(rows))]
         bars = axes.bar(xs, [s[metric] for _, s in rows], width, label=metric, color=tint)
         axes.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
-    axes.set_xticks(range(len(rows)), [name or "(untyped)" for name, _ in rows])
+    axes.set_xticks(range(len(rows)), [type_name(name) for name, _ in rows])
     axes.set_ylim(0, 108)
     axes.set_ylabel("percent")
     axes.set_title("Entity scores per type (conlleval)", fontsize=10)
@@ -101,7 +102,7 @@ def error_kinds_plot(report: dict[str, Any]) -> Any:
         axes.barh(range(len(types)), values, left=left, label=KIND_NAMES[kind],
                   color=KIND_COLOURS[kind])
         left = [a + b for a, b in zip(left, values, strict=True)]
-    axes.set_yticks(range(len(types)), [t or "(untyped)" for t in types])
+    axes.set_yticks(range(len(types)), [type_name(t) for t in types])
     axes.invert_yaxis()
     axes.set_xlabel("errors")
     axes.set_title("Errors per type and kind", fontsize=10)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nerkit.errors import ConfigError
+from nerkit.report.build import type_name
 from nerkit.report.html import report_html
 from nerkit.server.render import write_atomic
 
@@ -50,5 +51,5 @@ def summary_lines(report: dict[str, Any], top: int = 5) -> list[str]:
     ]
     for c in analysis["confusions"][:top]:
         lines.append(f"  {c['count']:>6,}  {c['kind'].replace('_', ' ')}: gold "
-                     f"{c['gold'] or 'none'} -> predicted {c['pred'] or 'none'}")
+                     f"{type_name(c['gold'])} -> predicted {type_name(c['pred'])}")
     return lines
