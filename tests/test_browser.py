@@ -320,6 +320,13 @@ def compare_rows(driver: Any) -> list[list[tuple[str, list[tuple[str, str, str, 
     return blocks
 
 
+def count_blocks(driver: Any) -> int:
+    """Gold-vs-predicted blocks drawn, counted in one call (a redraw cannot make it stale)."""
+    return driver.execute_script(
+        "return document.querySelectorAll('#conll-output .nerkit-compare').length"
+    )
+
+
 def choose_file(driver: Any, folder: Path, name: str, content: str) -> None:
     path = folder / name
     path.write_text(content, encoding="utf-8")
@@ -367,14 +374,14 @@ def test_differences_only_and_column_choice(page: Any, tmp_path: Path) -> None:
     choose_file(page, tmp_path, "p.txt", content)
     assert len(compare_rows(page)) == 4
     page.find_element(By.ID, "conll-errors-only").click()
-    WebDriverWait(page, 30).until(lambda d: len(compare_rows(d)) == 3)
+    WebDriverWait(page, 30).until(lambda d: count_blocks(d) == 3)
     assert "showing the 3 sentences with one" in page.find_element(By.ID, "conll-summary").text
     # the last column alone, read as gold: no comparison
     page.execute_script(
         "const s = document.getElementById('conll-columns'); s.value = 'gold';"
         "s.dispatchEvent(new Event('change'));"
     )
-    WebDriverWait(page, 30).until(lambda d: not compare_rows(d))
+    WebDriverWait(page, 30).until(lambda d: count_blocks(d) == 0)
     sentences = page.find_elements(By.CSS_SELECTOR, "#conll-output .sentence")
     assert [(m["label"], m["text"]) for m in marks(sentences[0])] == [
         ("PER", "Ana"), ("ORG", "Banco"), ("LOC", "<España>"),
