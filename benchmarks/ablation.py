@@ -36,11 +36,11 @@ from typing import Any
 
 import env_info
 import numpy as np
+from run_settings import SETTINGS_BEFORE, recorded_settings
 
 from nerkit.conll.corpus import Sentence, load_split
 from nerkit.conll.metrics import score
 from nerkit.tagging.tagger import Tagger
-from nerkit.training.train import SETTINGS_BEFORE
 
 HERE = Path(__file__).resolve().parent
 # settings shown when two training runs differ (the rest is the shared budget)
@@ -99,14 +99,13 @@ def read_run(path: str) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir():
         results = json.loads((p / "eval_results.json").read_text(encoding="utf-8"))
-        config = json.loads((p / "training_args.json").read_text(encoding="utf-8"))["nerkit"]
+        # settings added after a run was made read as what they were then (off)
+        config = recorded_settings(p)
         if config.get("encoder_layers") == "auto":
             config["encoder_layers"] = f"auto ({results.get('encoder_layers')})"
         elif config.get("encoder_layers") is None:
             config["encoder_layers"] = "all"
         config["max_length"] = f"{config.get('max_length')} (windows)"
-        # settings added after a run was made read as what they were then (off)
-        config = {**SETTINGS_BEFORE, **config}
         config["checkpoint"] = "best dev F1"
         return {"system": "nerkit", "dev_f1": results.get("dev_f1"),
                 "test_f1": results.get("test_f1"), "seed": config.get("seed"),

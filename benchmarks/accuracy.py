@@ -42,6 +42,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from run_settings import recorded_settings
+
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
 HF_RECIPE = HERE / "hf_recipe.py"
@@ -142,11 +144,9 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
     args_file = folder / "training_args.json"
     if not args_file.exists():
         raise SystemExit(f"accuracy: {args_file} not found; cannot tell how {folder} was trained")
-    from nerkit.training.train import SETTINGS_BEFORE
-
     # settings added after a run was made read as what they were then (off), not as today's
     # defaults: a run from before --context is not a run with today's default context
-    config = {**SETTINGS_BEFORE, **json.loads(args_file.read_text(encoding="utf-8"))["nerkit"]}
+    config = recorded_settings(folder)
     if config.get("encoder_layers") == "auto" and results.get("encoder_layers"):
         # What is learned depends on the layers kept, not on how they were chosen: record the
         # probe's choice, so the run compares equal to one given that number explicitly.
@@ -256,7 +256,7 @@ def check_nerkit(
 
 def nerkit_config(args: argparse.Namespace, seed: int, output_dir: str) -> Any:
     """TrainConfig: nerkit's defaults, then ``--nerkit-config``, then the shared budget."""
-    from nerkit.training.train import TrainConfig
+    from nerkit.training.config import TrainConfig
 
     imposed: dict[str, Any] = {
         "model": args.model,
@@ -556,21 +556,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    started = time.time()
-    args = parse_args(argv)
-    args.model = args.model or default_model()
-    scratch = None
-    if args.quick:
-        scratch = tempfile.TemporaryDirectory(prefix="nerkit-accuracy-quick-")
-        work = Path(scratch.name)
-        args.files = cut_files(args, work)
-        out = Path(args.out or HERE / "runs" / f"accuracy-{args.corpus}-quick.json")
-    else:
-        work = Path(args.work_dir or HERE / "runs" / args.corpus)
-        out = Path(args.out or HERE / "results" / f"accuracy-{args.corpus}.json")
-
+def reused_runs(
+    args: argparse.Namespace,
+) -> tuple[dict[tuple[float, int], dict[str, Any]], dict[int, dict[str, Any]]]:
+    """The finished runs of ``--reuse``, checked against this benchmark's budget: recipe runs
+    by (lr, seed), nerkit runs by seed."""
     want_hf = {
         "corpus": args.corpus,
         "model": args.model,
@@ -606,7 +596,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             raise SystemExit(f"accuracy: --reuse {path} and {target[key]['path']} are the same run")
         target[key] = run
         print(f"reusing {run['system']} seed {run['seed']} from {path}")
+    return hf_runs, nerkit_runs
 
+
+def train_missing(
+    args: argparse.Namespace,
+    work: Path,
+    hf_runs: dict[tuple[float, int], dict[str, Any]],
+    nerkit_runs: dict[int, dict[str, Any]],
+) -> None:
+    """Train the runs that ``--reuse`` did not give (none with ``--skip-training``), adding
+    each to ``hf_runs`` or ``nerkit_runs`` as it finishes, so that an interrupted benchmark
+    still prints how to reuse the runs it completed."""
     missing = [
         ("hf", lr, seed) for seed in args.seeds for lr in args.hf_lrs if (lr, seed) not in hf_runs
     ]
@@ -621,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             print("not run (--skip-training): " + ", ".join(
                 f"{system}{f' lr {_lr(lr)}' if lr else ''} seed {seed}"
                 for system, lr, seed in missing))
-        missing = []
+        return
     if missing:
         work.mkdir(parents=True, exist_ok=True)
     try:
@@ -639,6 +640,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if fresh and not args.quick:
             print("\nto reuse the runs trained now: --reuse " + " ".join(map(shlex.quote, fresh)))
 
+
+def compare(
+    args: argparse.Namespace,
+    hf_runs: dict[tuple[float, int], dict[str, Any]],
+    nerkit_runs: dict[int, dict[str, Any]],
+) -> dict[str, Any]:
+    """Means per system, the recipe baseline, the gains and the table (printed)."""
     hf = {lr: aggregate([r for (l2, _), r in hf_runs.items() if l2 == lr]) for lr in args.hf_lrs}
     ours = aggregate(list(nerkit_runs.values()))
     baseline = choose_baseline(hf)
@@ -658,14 +666,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     groups.append((f"nerkit ({stem})", ours))
     diff_name = f"nerkit - HF ({baseline['name']})"
     text = table(groups, (diff_name, ours, base), types)
-
     gain = ours["test_f1"] - base["test_f1"]
     per_seed = {
         seed: nerkit_runs[seed]["test_f1"] - hf_runs[(baseline["lr"], seed)]["test_f1"]
         for seed in args.seeds
         if seed in nerkit_runs and (baseline["lr"], seed) in hf_runs
     }
-    paired = mean(per_seed.values()) if per_seed else None
     title = (
         f"{args.corpus}{' (--quick)' if args.quick else ''}: {args.epochs:g} epochs, "
         f"batch {args.batch_size}, seeds {' '.join(map(str, args.seeds))}, "
@@ -686,8 +692,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "same-seed gain "
             + ", ".join(f"seed {seed} {g:+.2f}" for seed, g in sorted(per_seed.items()))
         )
+    return {"hf": hf, "ours": ours, "baseline": baseline, "base": base, "table": text,
+            "gain": gain, "per_seed": per_seed}
 
-    results = {
+
+NOTES = {
+    "f1": "entity F1 in points on the full gold sentences; for the recipe, words cut "
+    "by truncation count as predicted O (nerkit never truncates)",
+    "reported": "the recipe's own figure: gold rebuilt from the truncated label ids, "
+    "as run_ner.py computes it",
+    "scorers": "recipe: seqeval default mode; nerkit: its conlleval-exact scorer "
+    "(test_f1_nerkit_scorer rescored recipe predictions with it)",
+    "train_seconds": "from loading the data to the end of training; nerkit's includes "
+    "its per-epoch dev evaluation (best checkpoint); compare only runs on one machine",
+}
+
+
+def record(
+    args: argparse.Namespace, comparison: dict[str, Any], runs: list[dict[str, Any]],
+    started: float,
+) -> dict[str, Any]:
+    """The benchmark's JSON record: command, machine, settings, gains, table and runs."""
+    ours, base, per_seed = comparison["ours"], comparison["base"], comparison["per_seed"]
+    return {
         "command": shlex.join([sys.executable, *sys.argv]),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": hf_recipe.machine(),
@@ -706,27 +733,38 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         },
         "nerkit_config_file": args.nerkit_config,
         "nerkit_config": dataclasses.asdict(nerkit_config(args, args.seeds[0], "")),
-        "hf_baseline": baseline,
-        "test_f1_gain": gain,
+        "hf_baseline": comparison["baseline"],
+        "test_f1_gain": comparison["gain"],
         "test_f1_gain_vs_reported": ours["test_f1"] - base["test_f1_reported"],
         "dev_f1_gain": ours["dev_f1"] - base["dev_f1"],
         "test_f1_gain_per_seed": per_seed,
-        "test_f1_gain_same_seeds": paired,
-        "notes": {
-            "f1": "entity F1 in points on the full gold sentences; for the recipe, words cut "
-            "by truncation count as predicted O (nerkit never truncates)",
-            "reported": "the recipe's own figure: gold rebuilt from the truncated label ids, "
-            "as run_ner.py computes it",
-            "scorers": "recipe: seqeval default mode; nerkit: its conlleval-exact scorer "
-            "(test_f1_nerkit_scorer rescored recipe predictions with it)",
-            "train_seconds": "from loading the data to the end of training; nerkit's includes "
-            "its per-epoch dev evaluation (best checkpoint); compare only runs on one machine",
-        },
-        "summary": {"hf": {_lr(lr): hf[lr] for lr in args.hf_lrs}, "nerkit": ours},
-        "table": text,
-        "runs": [*hf_runs.values(), *nerkit_runs.values()],
+        "test_f1_gain_same_seeds": mean(per_seed.values()) if per_seed else None,
+        "notes": NOTES,
+        "summary": {"hf": {_lr(lr): comparison["hf"][lr] for lr in args.hf_lrs}, "nerkit": ours},
+        "table": comparison["table"],
+        "runs": runs,
         "wall_seconds": round(time.time() - started, 1),
     }
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    started = time.time()
+    args = parse_args(argv)
+    args.model = args.model or default_model()
+    scratch = None
+    if args.quick:
+        scratch = tempfile.TemporaryDirectory(prefix="nerkit-accuracy-quick-")
+        work = Path(scratch.name)
+        args.files = cut_files(args, work)
+        out = Path(args.out or HERE / "runs" / f"accuracy-{args.corpus}-quick.json")
+    else:
+        work = Path(args.work_dir or HERE / "runs" / args.corpus)
+        out = Path(args.out or HERE / "results" / f"accuracy-{args.corpus}.json")
+    hf_runs, nerkit_runs = reused_runs(args)
+    train_missing(args, work, hf_runs, nerkit_runs)
+    comparison = compare(args, hf_runs, nerkit_runs)
+    results = record(args, comparison, [*hf_runs.values(), *nerkit_runs.values()], started)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"wrote {out}")

@@ -158,7 +158,7 @@ def _hf_result(lr: float, seed: int, dev: float, test: float) -> dict:
 
 def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -> None:
     """No training: the table, baseline (b) and the gain come from finished runs."""
-    from nerkit.training.train import TrainConfig
+    from nerkit.training.config import TrainConfig
 
     accuracy = _load("accuracy")
     reuse = []
@@ -231,7 +231,7 @@ def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -
 
 def _nerkit_folder(folder: Path, seed: int, layers: int | str, test_f1: float,
                    probed: int | None = None) -> str:
-    from nerkit.training.train import TrainConfig
+    from nerkit.training.config import TrainConfig
 
     folder.mkdir()
     config = TrainConfig(model="e5", output_dir=str(folder), data="conll2002-es", seed=seed,

@@ -17,7 +17,9 @@ from nerkit.errors import ModelError
 from nerkit.modeling.crf import FORBIDDEN, ChainCRF, crf_loss, word_chains
 from nerkit.modeling.encoding import IGNORE
 from nerkit.tagging.decode import Decoder
-from nerkit.training.train import TrainConfig, parameter_learning_rates, train
+from nerkit.training.config import TrainConfig
+from nerkit.training.train import train
+from nerkit.training.trainer import parameter_learning_rates
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 

@@ -12,7 +12,9 @@ import torch
 from conftest import DATA
 
 from nerkit.modeling.layer_mix import ScalarMix, wrap_with_layer_mix
-from nerkit.training.train import TrainConfig, parameter_learning_rates, train
+from nerkit.training.config import TrainConfig
+from nerkit.training.train import train
+from nerkit.training.trainer import parameter_learning_rates
 
 SENTENCES = [["Ana", "vive", "en", "Madrid"], ["El", "Gobierno", "de", "España", "."]]
 

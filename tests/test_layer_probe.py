@@ -14,7 +14,8 @@ from nerkit.conll.schemes import convert_tags
 from nerkit.modeling.encoding import WindowEncoder
 from nerkit.modeling.folder import new_classifier
 from nerkit.modeling.layer_probe import choose_layers, encoder_layer_count, probe_layers
-from nerkit.training.train import TrainConfig, parse_encoder_layers, train
+from nerkit.training.config import TrainConfig, parse_encoder_layers
+from nerkit.training.train import train
 
 
 def test_choose_layers_prefers_fewer_layers_on_ties() -> None:

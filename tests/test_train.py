@@ -9,7 +9,8 @@ import pytest
 from conftest import DATA
 
 from nerkit.errors import ConfigError
-from nerkit.training.train import TrainConfig, train
+from nerkit.training.config import TrainConfig
+from nerkit.training.train import train
 
 
 def test_model_folder_is_standard(tiny_model: Path) -> None:
@@ -72,51 +73,6 @@ def test_resume_and_limit(tmp_path: Path, tiny_encoder: Path) -> None:
     assert second["train_seconds"] > before
 
 
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"model": ""}, "no model given"),
-        ({"train": None}, "no data given"),
-        ({"data": "conll2099", "train": None}, "unknown corpus"),
-        ({"batch_size": 0}, "batch_size must be at least 1"),
-        ({"learning_rate": -1.0}, "learning_rate must be positive"),
-        ({"sampling": "shuffled"}, "sampling must be"),
-        ({"context": -2}, "context must be 0 or more"),
-        ({"context": 8, "context_dropout": 1.0}, "context_dropout must be in"),
-    ],
-)
-def test_bad_settings(tmp_path: Path, changes: dict, message: str) -> None:
-    base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
-    with pytest.raises(ConfigError, match=message):
-        TrainConfig(**{**base, **changes}).check()
-
-
-def test_context_defaults_and_context_off(tmp_path: Path) -> None:
-    """Context 32 with dropout 0.5 by default; context 0 turns both off, but a dropout share
-    asked for with context 0 (flag or config file) is a contradiction and refused."""
-    base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
-    assert (TrainConfig(**base).context, TrainConfig(**base).context_dropout) == (32, 0.5)
-    off = TrainConfig.from_settings({**base, "context": 0})
-    assert (off.context, off.context_dropout) == (0, 0.0)
-    with pytest.raises(ConfigError, match="context_dropout needs context"):
-        TrainConfig.from_settings({**base, "context": 0, "context_dropout": 0.3})
-    path = tmp_path / "c.json"
-    path.write_text(json.dumps({"context": 0, "context_dropout": 0.3}))
-    with pytest.raises(ConfigError, match="context_dropout needs context"):
-        TrainConfig.from_file(path)
-    assert TrainConfig.from_file(path, context=16).context_dropout == 0.3
-
-
-def test_config_file(tmp_path: Path) -> None:
-    path = tmp_path / "c.json"
-    path.write_text(json.dumps({"learning_rate": 1e-4, "epochs": 1}))
-    config = TrainConfig.from_file(path, learning_rate=3e-5)
-    assert (config.learning_rate, config.epochs) == (3e-5, 1)
-    path.write_text(json.dumps({"learning_rat": 1e-4}))
-    with pytest.raises(ConfigError, match="unknown settings learning_rat"):
-        TrainConfig.from_file(path)
-
-
 def test_encoder_layers_cut_and_reload(tmp_path: Path, tiny_encoder: Path) -> None:
     from transformers import AutoModelForTokenClassification
 
@@ -135,11 +91,11 @@ def test_head_learning_rate_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     """The head gets its own rate; the optimizer is the Trainer's own choice (fused AdamW)."""
     from transformers import AutoModelForTokenClassification, TrainingArguments
 
-    from nerkit.training.train import _make_trainer_class
+    from nerkit.training.trainer import NerTrainer
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
-    trainer = _make_trainer_class()(model=model, args=args, nerkit_eval=None, head_lr=1e-2)
+    trainer = NerTrainer(model=model, args=args, dev_scorer=None, head_lr=1e-2)
     optimizer = trainer.create_optimizer()
     head = {id(p) for p in model.classifier.parameters()}
     for group in optimizer.param_groups:
@@ -153,12 +109,12 @@ def test_layer_lr_decay_groups(tmp_path: Path, tiny_encoder: Path) -> None:
     """Top layer at lr, each lower layer times the decay, embeddings below the lowest layer."""
     from transformers import AutoModelForTokenClassification, TrainingArguments
 
-    from nerkit.training.train import _make_trainer_class
+    from nerkit.training.trainer import NerTrainer
 
     model = AutoModelForTokenClassification.from_pretrained(str(tiny_encoder), num_labels=3)
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-4, report_to="none")
-    trainer = _make_trainer_class()(model=model, args=args, nerkit_eval=None, head_lr=1e-2,
-                                    layer_lr_decay=0.5)
+    trainer = NerTrainer(model=model, args=args, dev_scorer=None, head_lr=1e-2,
+                         layer_lr_decay=0.5)
     optimizer = trainer.create_optimizer()
     lr_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
     named = dict(model.named_parameters())
@@ -203,3 +159,41 @@ def test_context_model_reads_its_neighbours(tiny_context_model: Path) -> None:
     assert not all(np.array_equal(a, b) for a, b in zip(alone, read, strict=True))
     _, predicted = evaluate_sentences(tagger.predictor, dev)
     assert predicted == tagger.tag_sentences(words, documents=docs)
+
+
+def test_dev_scorer_scores_the_model_as_it_is_at_each_call(tiny_model: Path) -> None:
+    """The trainer's dev score is the saved model's dev score, and each call reads the model
+    it is given (nothing kept from an earlier call)."""
+    from nerkit.conll.corpus import read_column_file
+    from nerkit.modeling.folder import load_classifier
+    from nerkit.training.scoring import DevScorer
+
+    model, tokenizer, labels, _ = load_classifier(tiny_model)
+    dev = read_column_file(DATA / "tiny.dev").sentences
+    settings = json.loads((tiny_model / "training_args.json").read_text())["nerkit"]
+    scorer = DevScorer(dev, tokenizer, labels, TrainConfig(**settings))
+    saved = json.loads((tiny_model / "dev_results.json").read_text())["entity"]
+    assert scorer(model) == saved
+    bias = model.classifier.bias.data
+    bias[:] = -1e4
+    bias[labels.id("O")] = 1e4  # now the model tags every word O
+    assert scorer(model)["micro"]["predicted"] == 0
+    assert DevScorer(None, tokenizer, labels, TrainConfig())(model)["micro"]["f1"] == 0.0
+
+
+def test_training_arguments_follow_the_config(tmp_path: Path) -> None:
+    """With dev: evaluate and save each epoch (or once, at max_steps) and keep the best by F1;
+    without dev: no evaluation, the last checkpoint."""
+    from dataclasses import replace
+
+    from nerkit.training.trainer import training_arguments
+
+    config = TrainConfig(model="m", output_dir="o", data="conll2002-es", seed=7)
+    args = training_arguments(config, tmp_path / "checkpoints", has_dev=True)
+    assert (args.eval_strategy, args.save_strategy) == ("epoch", "epoch")
+    assert args.load_best_model_at_end and args.metric_for_best_model == "f1"
+    assert (args.learning_rate, args.seed, args.output_dir) == (
+        1e-4, 7, str(tmp_path / "checkpoints"))
+    steps = training_arguments(replace(config, max_steps=7), tmp_path, has_dev=False)
+    assert (steps.eval_strategy, steps.save_strategy, steps.save_steps) == ("no", "steps", 7)
+    assert not steps.load_best_model_at_end

@@ -23,6 +23,12 @@ class DataFormatError(NerkitError):
         super().__init__(message)
         self.path = path
         self.line = line
+        self.problem = problem
+        self.fix = fix
+
+    def __reduce__(self) -> tuple[type, tuple[object, int | None, str, str]]:
+        # rebuilt from its parts, so that it crosses processes (Ray tasks, worker pools) whole
+        return (type(self), (self.path, self.line, self.problem, self.fix))
 
 
 class SchemeError(NerkitError):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
-from nerkit.errors import NerkitError
+from nerkit.cli.common import positive_int
+from nerkit.errors import ConfigError, NerkitError
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        return run_on_ray(args)
     from nerkit.tagging.files import predict_file, predict_texts
     from nerkit.tagging.tagger import Tagger
 
@@ -19,6 +23,25 @@ def run(args: argparse.Namespace) -> int:
         predict_file(tagger, args.input, args.format, args.output, progress=not args.quiet)
     else:
         predict_texts(tagger, args.text, args.output)
+    return 0
+
+
+def run_on_ray(args: argparse.Namespace) -> int:
+    """``--engine ray``: every file of the ``--input`` glob into a shard in ``--output``."""
+    from nerkit.ray.shards import tag_files
+
+    if not args.input or args.text or not args.output:
+        raise ConfigError("--engine ray tags files: give --input 'DIR/*.jsonl' and --output DIR "
+                          "(a folder for the shards), no texts on the command line")
+    if args.format == "conll":
+        raise ConfigError("--engine ray reads txt or jsonl files; tag CoNLL files without it")
+    counts = tag_files(
+        args.input, args.output, args.model, input_format=args.format,
+        out_format=args.output_format, workers=args.workers, address=args.address,
+        batch_size=args.ray_batch_size, progress=not args.quiet,
+    )
+    print(f"{args.output}: {counts['written']} shards written ({counts['rows']} documents), "
+          f"{counts['skipped']} finished shards skipped", file=sys.stderr)
     return 0
 
 
@@ -34,4 +57,19 @@ def register(commands: Any) -> None:
                          help="windows per batch (default 32; 64 for OpenVINO models)")
     predict.add_argument("--decoding", choices=["viterbi", "argmax"])
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    scale = predict.add_argument_group(
+        "corpus scale", "--engine ray: tag every file of an --input glob on Ray (local, or a "
+        "cluster with --address) into one output shard per file in the --output folder; a "
+        "rerun skips finished shards (needs nerkit[ray])")
+    scale.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="local (default): this process; ray: Ray Data actors")
+    scale.add_argument("--workers", type=positive_int, metavar="N",
+                       help="Ray actors, each with its own copy of the model (default: one per "
+                       "CPU of the cluster)")
+    scale.add_argument("--address", help="Ray cluster to join (e.g. auto); default: start Ray "
+                       "on this machine")
+    scale.add_argument("--output-format", choices=["jsonl", "parquet"], default="jsonl",
+                       help="shard format (default jsonl)")
+    scale.add_argument("--ray-batch-size", type=positive_int, default=256, metavar="N",
+                       help="documents per actor call (default 256)")
     predict.set_defaults(func=run)

@@ -1,23 +1,33 @@
-"""``nerkit train``: fine-tune an encoder on column files."""
+"""``nerkit train``: fine-tune an encoder on column files.
+
+Every setting flag is built from a :class:`~nerkit.training.config.TrainConfig` field: its
+name, its type, its help text and its default, so the flags and their help cannot drift from
+the settings. Only ``--config`` and ``--json`` are the command's own.
+"""
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING, Field, fields
 from typing import Any
 
 from nerkit.cli.common import print_json
+from nerkit.training.config import TrainConfig, field_types
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The settings of a command line: ``--config`` file first, the flags given win."""
+    names = {f.name for f in fields(TrainConfig)}
+    flags = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if args.config:
+        return TrainConfig.from_file(args.config, **flags)
+    return TrainConfig.from_settings(flags, "command line")
 
 
 def run(args: argparse.Namespace) -> int:
-    from nerkit.training.train import TrainConfig, train
+    from nerkit.training.train import train
 
-    flags = {
-        k: v
-        for k, v in vars(args).items()
-        if k in TrainConfig.__dataclass_fields__ and v is not None
-    }
-    config = (TrainConfig.from_file(args.config, **flags) if args.config
-              else TrainConfig.from_settings(flags))
+    config = config_from_args(args)
     results = train(config)
     summary = {k: results[k] for k in ("best_dev_f1", "dev_f1", "test_f1", "train_seconds")
                if k in results}
@@ -30,58 +40,56 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_text(setting: Field[Any]) -> str:
+    """How the help shows a field's default: `` (default X)``, or nothing for a setting that
+    has none (its help says what happens without it).
+
+    >>> [default_text(f) for f in fields(TrainConfig) if f.name in ("model", "epochs", "crf")]
+    ['', ' (default 3)', ' (default off)']
+    """
+    value = setting.default
+    if value is MISSING or value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return f" (default {'on' if value else 'off'})"
+    if isinstance(value, float):
+        return f" (default {value:g})"
+    return f" (default {value})"
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--flag`` per :class:`TrainConfig` field that has one (``metadata["flag"]``).
+
+    Every flag defaults to None, so that a flag not given leaves the value of ``--config`` (or
+    the dataclass default) in place; booleans only switch on (``store_true``).
+    """
+    accepted = field_types()
+    for setting in fields(TrainConfig):
+        flag = setting.metadata.get("flag")
+        if flag is None:  # config file only
+            continue
+        names = [f"--{setting.name.replace('_', '-')}", *flag.get("aliases", ())]
+        help_text = (setting.metadata["help"] + default_text(setting)).replace("%", "%%")
+        kinds = [k for k in accepted[setting.name] if k is not type(None)]
+        if kinds == [bool]:
+            parser.add_argument(*names, action="store_true", default=None, help=help_text)
+            continue
+        # one number type is parsed here; anything else (``auto|all|N``) by the config itself
+        kind = kinds[0] if len(kinds) == 1 else str
+        parser.add_argument(*names, type=kind, choices=flag.get("choices"),
+                            metavar=flag.get("metavar"), help=help_text)
+
+
 def register(commands: Any) -> None:
     """Add ``train`` to the ``nerkit`` parser."""
-    train = commands.add_parser("train", help="fine-tune an encoder on column files")
-    train.add_argument("--model", help="encoder: local folder or hub id")
-    train.add_argument("--data", help="corpus name: conll2002-es, conll2002-nl")
-    train.add_argument("--train", help="training column file (instead of --data)")
-    train.add_argument("--dev", help="dev column file (best checkpoint by its entity F1)")
-    train.add_argument("--test", help="test column file (scored once at the end)")
-    train.add_argument("--data-dir", help="folder holding conll2002/ (else $NERKIT_DATA)")
-    train.add_argument("--output-dir", help="where the model folder is written")
-    train.add_argument("--config", help="JSON file with settings; flags override it")
-    train.add_argument("--max-length", type=int, help="subwords per window (default 128)")
-    train.add_argument("--batch-size", type=int, help="default 32")
-    train.add_argument("--epochs", type=float, help="default 3")
-    train.add_argument("--learning-rate", "--lr", type=float, help="encoder's (default 1e-4)")
-    train.add_argument("--head-learning-rate", type=float,
-                       help="for the new classifier head (default 1e-3)")
-    train.add_argument("--warmup-ratio", type=float, help="share of steps warming up (0.1)")
-    train.add_argument("--layer-lr-decay", type=float,
-                       help="layer-wise lr decay: each lower encoder layer's rate times this "
-                       "(default 1: off; 0.8-0.95 are usual)")
-    train.add_argument("--weight-decay", type=float)
-    train.add_argument("--scheduler", help="linear, cosine, constant... (default linear)")
-    train.add_argument("--sampling", choices=["random", "group_by_length"],
-                       help="batch order; group_by_length (default) pads far less")
-    train.add_argument("--freeze-embeddings", action="store_true", default=None,
-                       help="do not train the word-embedding matrix (faster on big vocabularies)")
-    train.add_argument("--encoder-layers", metavar="auto|all|N",
-                       help="encoder layers to keep: auto (default) picks them with a linear "
-                       "probe on training sentences; all; or the first N")
-    train.add_argument("--seed", type=int, help="default 42")
-    train.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
-    train.add_argument("--limit-train", type=int, help="use the first N training sentences")
-    train.add_argument("--early-stopping", type=int, help="stop after N evaluations w/o gain")
-    train.add_argument("--decoding", choices=["viterbi", "argmax"], help="default viterbi")
-    train.add_argument("--crf", action="store_true", default=None,
-                       help="add a CRF head: learned label-transition scores, trained jointly "
-                       "and used by Viterbi")
-    train.add_argument("--context", type=int, metavar="N",
-                       help="read up to N subword pieces of the neighbouring sentences of the "
-                       "same document on each side (default 32; 0: none)")
-    train.add_argument("--context-dropout", type=float, metavar="P",
-                       help="with --context: train on this share of the sentences without their "
-                       "neighbours, so that the model also tags a sentence given alone "
-                       "(default 0.5)")
-    train.add_argument("--layer-mix", action="store_true", default=None,
-                       help="tag from a learned mix of all hidden layers kept, not the top one "
-                       "(the folder then needs trust_remote_code=True outside nerkit)")
-    train.add_argument("--resume", action="store_true", default=None,
-                       help="continue from the last checkpoint in --output-dir")
-    train.add_argument("--bf16", action="store_true", default=None, help="bf16 mixed precision")
-    train.add_argument("--fp16", action="store_true", default=None, help="fp16 (GPU)")
-    train.add_argument("--keep-checkpoints", action="store_true", default=None)
+    train = commands.add_parser(
+        "train", help="fine-tune an encoder on column files",
+        description="Fine-tune an encoder for NER. Settings come from the flags below, a "
+        "--config JSON file (the flags win) and the defaults shown.",
+    )
+    train.add_argument("--config", metavar="FILE",
+                       help="JSON file with settings (the names below, with underscores); "
+                       "flags override it")
+    add_setting_flags(train)
     train.add_argument("--json", action="store_true", help="print the summary as JSON")
     train.set_defaults(func=run)

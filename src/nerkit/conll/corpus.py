@@ -71,6 +71,79 @@ def _decode(path: Path) -> tuple[str, str]:
         return raw.decode("latin-1"), "latin-1"
 
 
+def _read_text(p: Path) -> tuple[str, str]:
+    """The text of a column file and its encoding; refuses a missing, folder or empty path."""
+    if not p.exists():
+        raise DataFormatError(p, None, "file not found", "check the path")
+    if p.is_dir():
+        raise DataFormatError(p, None, "is a folder, not a column file", "name a file in it")
+    text, encoding = _decode(p)
+    if not text.strip():
+        raise DataFormatError(p, None, "file is empty", "give a CoNLL column file")
+    return text, encoding
+
+
+def _check_columns(
+    p: Path, number: int, line: str, n_columns: int, used: tuple[int, ...], tags: bool
+) -> int:
+    """The file's column count: set by its first token line (``n_columns`` 0 until then),
+    which must hold the ``used`` columns; every later token line must have as many."""
+    found = len(line.split())
+    if n_columns == 0:
+        if found < (2 if tags else 1):
+            raise DataFormatError(
+                p,
+                number,
+                f"found {found} column, need a word and a tag column",
+                "give a file with the tag in the last column, or use --tag-column",
+            )
+        for col in used:
+            if not -found <= col < found:
+                raise DataFormatError(
+                    p, number, f"column {col} does not exist in a {found}-column file",
+                    "choose a column index that exists",
+                )
+        return found
+    if found != n_columns:
+        raise DataFormatError(
+            p,
+            number,
+            f"expected {n_columns} columns like the first line, found {found} "
+            f"({line.strip()[:60]!r})",
+            "fix the line; words must not contain spaces",
+        )
+    return n_columns
+
+
+class _SentenceBuilder:
+    """Collects the token lines of the sentence being read; ``close`` ends it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sentences: list[Sentence] = []
+        self.doc_id = 0
+        self._open()
+
+    def _open(self) -> None:
+        self.words: list[str] = []
+        self.tags: list[str] = []
+        self.rows: list[tuple[str, ...]] = []
+        self.first_line = 0
+
+    def add(self, number: int, word: str, tag: str, row: tuple[str, ...]) -> None:
+        if not self.words:
+            self.first_line = number
+        self.words.append(word)
+        self.tags.append(tag)
+        self.rows.append(row)
+
+    def close(self) -> None:
+        if self.words:
+            self.sentences.append(Sentence(tuple(self.words), tuple(self.tags), self.doc_id,
+                                           self.path, self.first_line, tuple(self.rows)))
+        self._open()
+
+
 def read_column_file(
     path: str | os.PathLike[str],
     *,
@@ -87,78 +160,28 @@ def read_column_file(
     whose column count differs from the file's first token line, or a file without sentences.
     """
     p = Path(path)
-    if not p.exists():
-        raise DataFormatError(p, None, "file not found", "check the path")
-    if p.is_dir():
-        raise DataFormatError(p, None, "is a folder, not a column file", "name a file in it")
-    text, encoding = _decode(p)
-    if not text.strip():
-        raise DataFormatError(p, None, "file is empty", "give a CoNLL column file")
-
-    sentences: list[Sentence] = []
-    words: list[str] = []
-    tag_list: list[str] = []
-    rows: list[tuple[str, ...]] = []
-    first_line = 0
+    text, encoding = _read_text(p)
+    used = (word_column, tag_column) if tags else (word_column,)
+    sentence = _SentenceBuilder(str(p))
     n_columns = 0
-    doc_id = 0
-    documents = 0
-
-    def close() -> None:
-        nonlocal words, tag_list, rows
-        if words:
-            sentences.append(
-                Sentence(tuple(words), tuple(tag_list), doc_id, str(p), first_line, tuple(rows))
-            )
-        words, tag_list, rows = [], [], []
-
-    for number, raw_line in enumerate(text.splitlines(), start=1):
-        line = raw_line.strip()
-        if not line:
-            close()
-            continue
+    for number, line in enumerate(text.splitlines(), start=1):
         cols = line.split()
-        if cols[0] == DOCSTART:
+        if not cols:
+            sentence.close()
+        elif cols[0] == DOCSTART:
             # CoNLL-2003 puts -DOCSTART- in its own block; CoNLL-2002 Dutch glues it to the
             # first sentence of the article. Either way it is a boundary, never a token.
-            close()
-            doc_id += 1
-            documents += 1
-            continue
-        if n_columns == 0:
-            n_columns = len(cols)
-            min_cols = 2 if tags else 1
-            if n_columns < min_cols:
-                raise DataFormatError(
-                    p,
-                    number,
-                    f"found {n_columns} column, need a word and a tag column",
-                    "give a file with the tag in the last column, or use --tag-column",
-                )
-            for col in (word_column, tag_column) if tags else (word_column,):
-                if not -n_columns <= col < n_columns:
-                    raise DataFormatError(
-                        p, number, f"column {col} does not exist in a {n_columns}-column file",
-                        "choose a column index that exists",
-                    )
-        elif len(cols) != n_columns:
-            raise DataFormatError(
-                p,
-                number,
-                f"expected {n_columns} columns like the first line, found {len(cols)} "
-                f"({raw_line.strip()[:60]!r})",
-                "fix the line; words must not contain spaces",
-            )
-        if not words:
-            first_line = number
-        words.append(cols[word_column])
-        tag_list.append(cols[tag_column] if tags else "O")
-        rows.append(tuple(cols))
-    close()
-    if not sentences:
+            sentence.close()
+            sentence.doc_id += 1
+        else:
+            n_columns = _check_columns(p, number, line, n_columns, used, tags)
+            tag = cols[tag_column] if tags else "O"
+            sentence.add(number, cols[word_column], tag, tuple(cols))
+    sentence.close()
+    if not sentence.sentences:
         raise DataFormatError(p, None, "no sentences found (only -DOCSTART- lines?)",
                               "give a CoNLL column file with tokens")
-    return ColumnFile(str(p), sentences, encoding, n_columns, documents)
+    return ColumnFile(str(p), sentence.sentences, encoding, n_columns, sentence.doc_id)
 
 
 def read_sentences(path: str | os.PathLike[str], **kwargs: object) -> list[Sentence]:

@@ -94,11 +94,17 @@ def load_tokenizer(name: str | os.PathLike[str]) -> Any:
         ) from err
 
 
-def new_classifier(encoder: str | os.PathLike[str], labels: LabelSet) -> tuple[Any, Any]:
-    """A fresh token-classification head on ``encoder`` (a local folder or a hub id)."""
+def new_classifier(
+    encoder: str | os.PathLike[str], labels: LabelSet, tokenizer: Any = None
+) -> tuple[Any, Any]:
+    """A fresh token-classification head on ``encoder`` (a local folder or a hub id).
+
+    ``tokenizer``: the encoder's, when already loaded (training encodes its data first).
+    """
     from transformers import AutoModelForTokenClassification
 
-    tokenizer = load_tokenizer(encoder)
+    if tokenizer is None:
+        tokenizer = load_tokenizer(encoder)
     try:
         model = AutoModelForTokenClassification.from_pretrained(
             str(encoder),

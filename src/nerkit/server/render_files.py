@@ -44,26 +44,13 @@ SAVED_HINT = "give saved predictions as `nerkit predict` writes them, or pass --
 
 
 def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) of a ``txt`` (one text a line) or ``jsonl`` file."""
+    """(line number, record) of a ``txt`` (one text a line) or ``jsonl`` file, read as
+    ``nerkit predict`` reads it."""
+    from nerkit.tagging.files import read_records
+
     if not path.is_file():
         raise DataFormatError(path, None, "file not found", "check the path")
-    with path.open(encoding="utf-8", newline="") as f:
-        for number, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if fmt == "txt":
-                yield number, {"text": line}
-                continue
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataFormatError(path, number, f"not valid JSON ({err.msg})",
-                                      "write one JSON object per line") from err
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise DataFormatError(path, number, 'no "text" string field',
-                                      'give objects like {"text": "..."}')
-            yield number, record
+    return read_records(path, fmt)
 
 
 def _check_format(path: Path, fmt: str, allowed: Sequence[str]) -> None:

@@ -17,7 +17,8 @@ from typing import IO, Any
 
 from nerkit.errors import DataFormatError
 
-FORMATS = ("txt", "jsonl", "conll")
+TEXT_FORMATS = ("txt", "jsonl")  # one document per line
+FORMATS = (*TEXT_FORMATS, "conll")
 
 
 @contextlib.contextmanager
@@ -32,7 +33,26 @@ def _open_output(output: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
     os.replace(tmp, path)
 
 
-def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def check_input(
+    path: str | os.PathLike[str], fmt: str, formats: tuple[str, ...] = FORMATS
+) -> Path:
+    """The input file, once it is known to exist and ``fmt`` to be one of ``formats``."""
+    source = Path(path)
+    if not source.is_file():
+        raise DataFormatError(source, None, "file not found", "check the path")
+    if fmt not in formats:
+        raise DataFormatError(source, None, f"unknown format {fmt!r}",
+                              f"choose one of {', '.join(formats)}")
+    return source
+
+
+def read_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, record)`` for each document of a ``txt`` or ``jsonl`` file, streamed;
+    a ``txt`` line becomes ``{"text": line}``, a ``jsonl`` line must hold a ``"text"`` string.
+
+    ``nerkit predict`` and ``nerkit render`` both read files here, so they accept the same
+    inputs.
+    """
     with path.open(encoding="utf-8", newline="") as f:
         for number, line in enumerate(f, start=1):
             line = line.rstrip("\r\n")
@@ -52,6 +72,13 @@ def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, record
 
 
+def output_line(record: dict[str, Any], entities: list[Any]) -> str:
+    """One output line: the input record plus its ``entities`` (objects with ``to_dict`` or
+    dicts with text, label, start, end, score), as ``nerkit predict`` writes them."""
+    found = [e if isinstance(e, dict) else e.to_dict() for e in entities]
+    return json.dumps({**record, "entities": found}, ensure_ascii=False) + "\n"
+
+
 def _count_lines(path: Path) -> int:
     with path.open("rb") as f:
         return sum(1 for _ in f)
@@ -66,12 +93,7 @@ def predict_file(
     progress: bool = True,
 ) -> int:
     """Tag a whole file; returns the number of documents (or sentences for ``conll``)."""
-    source = Path(path)
-    if not source.is_file():
-        raise DataFormatError(source, None, "file not found", "check the path")
-    if fmt not in FORMATS:
-        raise DataFormatError(source, None, f"unknown format {fmt!r}",
-                              f"choose one of {', '.join(FORMATS)}")
+    source = check_input(path, fmt)
     if fmt == "conll":
         return _predict_conll(tagger, source, output)
     from tqdm import tqdm
@@ -80,7 +102,7 @@ def predict_file(
     bar = tqdm(total=total, unit="line", disable=not progress, file=sys.stderr)
     count = 0
     with _open_output(output) as out:
-        items = (r for _, r in _records(source, fmt))
+        items = (r for _, r in read_records(source, fmt))
         buffered: list[dict[str, Any]] = []
 
         def texts() -> Iterator[str]:
@@ -90,8 +112,7 @@ def predict_file(
 
         for entities in tagger.tag_many(texts()):
             record = buffered.pop(0)
-            record = {**record, "entities": [e.to_dict() for e in entities]}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(output_line(record, entities))
             count += 1
             bar.update(1)
     bar.close()
@@ -125,6 +146,5 @@ def predict_texts(tagger: Any, texts: list[str], output: str | os.PathLike[str] 
     """Tag texts given on the command line; one JSON line per text."""
     with _open_output(output) as out:
         for text, entities in zip(texts, tagger.tag_many(texts), strict=True):
-            record = {"text": text, "entities": [e.to_dict() for e in entities]}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(output_line({"text": text}, entities))
     return len(texts)

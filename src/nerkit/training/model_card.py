@@ -6,12 +6,18 @@ settings, the scores and the library versions that training produced.
 
 from __future__ import annotations
 
+import json
 import platform
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from string import Template
 from typing import Any
+
+from nerkit.conll.labels import LabelSet
+from nerkit.training.config import TrainConfig
+from nerkit.training.data import Splits
+from nerkit.training.reports import write_text
 
 
 def _versions() -> str:
@@ -25,7 +31,7 @@ def _versions() -> str:
 
 
 def write_model_card(
-    folder: Path, config: Any, labels: Any, splits: Any, results: dict[str, Any]
+    folder: Path, config: TrainConfig, labels: LabelSet, splits: Splits, results: dict[str, Any]
 ) -> Path:
     """Render the card from the template into ``folder/README.md``."""
     types = list(labels.types)
@@ -34,8 +40,6 @@ def write_model_card(
         path = folder / f"{split}_results.json"
         if not path.exists():
             continue
-        import json
-
         entity = json.loads(path.read_text(encoding="utf-8"))["entity"]
         micro = entity["micro"]
         score_rows.append(
@@ -50,10 +54,8 @@ def write_model_card(
         data_description = f"`{config.train}` (dev: `{config.dev}`, test: `{config.test}`)"
     settings = {
         "max length (subwords, long sentences windowed, never truncated)": config.max_length,
-        "context (pieces of neighbouring sentences per side)": getattr(config, "context", 0),
-        "context dropout (share of training sentences read alone)": getattr(
-            config, "context_dropout", 0.0
-        ),
+        "context (pieces of neighbouring sentences per side)": config.context,
+        "context dropout (share of training sentences read alone)": config.context_dropout,
         "batch size": config.batch_size,
         "epochs": config.epochs,
         "max steps": config.max_steps,
@@ -64,7 +66,7 @@ def write_model_card(
         "scheduler": config.scheduler,
         "weight decay": config.weight_decay,
         "encoder layers kept": _layers_kept(config, results),
-        "CRF head (transition scores learned jointly)": getattr(config, "crf", False),
+        "CRF head (transition scores learned jointly)": config.crf,
         "learned mix of the hidden layers (share per layer, embeddings first)": (
             results.get("layer_mix") or False
         ),
@@ -94,11 +96,11 @@ def write_model_card(
         versions=_versions(),
     )
     path = folder / "README.md"
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)
     return path
 
 
-def _layers_kept(config: Any, results: dict[str, Any]) -> str:
+def _layers_kept(config: TrainConfig, results: dict[str, Any]) -> str:
     """How many encoder layers the model has, and why (a fixed number or the layer probe)."""
     kept = results.get("encoder_layers")
     probe = results.get("layer_probe")

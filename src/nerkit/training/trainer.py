@@ -1,0 +1,231 @@
+"""What nerkit adds to the Hugging Face Trainer: evaluation, learning rates, loss, data, timing.
+
+The Trainer keeps the loop (devices, mixed precision, checkpoints, resume, accelerate/torchrun).
+:class:`NerTrainer` changes four things: its evaluation is nerkit's dev entity F1 (a callable
+given to it, see :class:`nerkit.training.scoring.DevScorer`), which picks the best checkpoint;
+the new parts train at their own learning rate, the encoder layers optionally at decayed ones
+(:func:`parameter_learning_rates`); a model with a CRF head (``model.crf``) trains on the CRF's
+sequence loss; and each checkpoint records the training time so far (:class:`ElapsedCallback`),
+so that a resumed run reports the time of all its sessions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from nerkit.modeling.encoding import Window
+from nerkit.training.config import TrainConfig
+
+logger = logging.getLogger("nerkit")
+
+# seconds of training before each checkpoint, in its folder, so that a resumed run reports
+# the time of all its sessions, not only of the last one
+ELAPSED_FILE = "nerkit_elapsed.json"
+
+_LAYER_INDEX = re.compile(r"\.layer\.(\d+)\.")
+
+
+class WindowDataset:
+    """A list of windows as the Trainer wants them (dicts of lists)."""
+
+    def __init__(self, windows: Sequence[Window]) -> None:
+        self.windows = windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        w = self.windows[i]
+        return {"input_ids": w.input_ids, "labels": w.labels}
+
+
+def parameter_learning_rates(
+    model: Any, lr: float, head_lr: float | None, layer_lr_decay: float = 1.0
+) -> dict[str, float]:
+    """The learning rate of every parameter: head, encoder layers (decayed downwards), embeddings.
+
+    The new parts (the classifier, a CRF head's scores, a layer mix) train at ``head_lr``.
+    With layer-wise decay ``d`` the top encoder layer trains at ``lr``, the one below at
+    ``lr * d``, and so on; the embeddings at ``lr * d ** layers``: lower layers hold more
+    general features and move less. Parameters outside the numbered layers and the embeddings
+    (pooler, shared ALBERT layers) train at ``lr``.
+    """
+    layers = [int(m.group(1)) for n, _ in model.named_parameters()
+              if (m := _LAYER_INDEX.search(n))]
+    top = max(layers, default=-1)
+    rates = {}
+    for name, _ in model.named_parameters():
+        if name.startswith(("classifier", "crf.", "layer_mix.")):
+            rates[name] = head_lr if head_lr is not None else lr
+        elif (m := _LAYER_INDEX.search(name)) is not None:
+            rates[name] = lr * layer_lr_decay ** (top - int(m.group(1)))
+        elif ".embeddings." in f".{name}":
+            rates[name] = lr * layer_lr_decay ** (top + 1)
+        else:
+            rates[name] = lr
+    return rates
+
+
+class NerTrainer(Trainer):
+    """Trainer whose evaluation is nerkit's dev entity F1, with a head learning rate, layer-wise
+    decay and, for a model with a CRF head (``model.crf``), the CRF's sequence loss.
+
+    ``dev_scorer`` is called with the model being trained and returns entity scores (micro
+    ``f1``, ``precision``, ``recall``); the Trainer logs them as ``eval_f1``... and keeps the
+    checkpoint with the best ``eval_f1``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        dev_scorer: Callable[[Any], dict[str, Any]] | None,
+        head_lr: float | None,
+        layer_lr_decay: float = 1.0,
+        **kw: Any,
+    ) -> None:
+        super().__init__(*args, **kw)
+        self.dev_scorer = dev_scorer
+        self.head_lr = head_lr
+        self.layer_lr_decay = layer_lr_decay
+
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        crf = getattr(self.accelerator.unwrap_model(model), "crf", None)
+        if crf is None:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        from nerkit.modeling.crf import crf_loss
+
+        labels = inputs["labels"]
+        outputs = model(**{k: v for k, v in inputs.items() if k != "labels"})
+        loss = crf_loss(crf, outputs.logits, labels)
+        return (loss, outputs) if return_outputs else loss
+
+    def create_optimizer(self, model: Any = None) -> Any:
+        plain = self.head_lr is None and self.layer_lr_decay == 1.0
+        if plain or self.optimizer is not None:
+            return super().create_optimizer(model)
+        model = self.model if model is None else model
+        decay = set(self.get_decay_parameter_names(model))
+        lr_of = parameter_learning_rates(
+            model, self.args.learning_rate, self.head_lr, self.layer_lr_decay
+        )
+        groups: dict[tuple[float, bool], list[Any]] = {}
+        for name, p in model.named_parameters():
+            if p.requires_grad:
+                groups.setdefault((lr_of[name], name in decay), []).append(p)
+        params = [
+            {"params": ps, "lr": lr, "weight_decay": self.args.weight_decay if decayed else 0.0}
+            for (lr, decayed), ps in groups.items()
+        ]
+        # the optimizer class and settings the Trainer would pick itself (fused AdamW by
+        # default, much faster on CPU than the per-tensor loop), with our groups
+        optimizer_cls, kwargs = self.get_optimizer_cls_and_kwargs(self.args, model)
+        self.optimizer = optimizer_cls(params, **kwargs)
+        return self.optimizer
+
+    def evaluate(
+        self,
+        eval_dataset: Any = None,
+        ignore_keys: Any = None,
+        metric_key_prefix: str = "eval",
+    ) -> dict[str, float]:
+        if self.dev_scorer is None:
+            raise RuntimeError("NerTrainer.evaluate needs a dev_scorer")
+        start = time.time()
+        was_training = self.model.training
+        self.model.eval()
+        scores = self.dev_scorer(self.model)
+        if was_training:
+            self.model.train()
+        metrics = {
+            f"{metric_key_prefix}_f1": scores["micro"]["f1"],
+            f"{metric_key_prefix}_precision": scores["micro"]["precision"],
+            f"{metric_key_prefix}_recall": scores["micro"]["recall"],
+            f"{metric_key_prefix}_runtime": round(time.time() - start, 2),
+        }
+        self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(
+            self.args, self.state, self.control, metrics
+        )
+        return metrics
+
+
+def training_arguments(config: TrainConfig, checkpoints: Path, has_dev: bool) -> TrainingArguments:
+    """The Trainer's settings for ``config``: evaluate and save once per epoch (or once, at
+    ``max_steps``), keep the best checkpoint by dev F1 when there is a dev split."""
+    steps_mode = config.max_steps > 0
+    strategy = ("steps" if steps_mode else "epoch") if has_dev else "no"
+    return TrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=config.scheduler,
+        warmup_steps=config.warmup_ratio,
+        weight_decay=config.weight_decay,
+        seed=config.seed,
+        eval_strategy=strategy,
+        save_strategy=strategy if has_dev else ("steps" if steps_mode else "epoch"),
+        eval_steps=config.max_steps if steps_mode else None,
+        save_steps=config.max_steps if steps_mode else None,
+        save_total_limit=2,
+        load_best_model_at_end=has_dev,
+        metric_for_best_model="f1" if has_dev else None,
+        greater_is_better=True if has_dev else None,
+        logging_steps=config.logging_steps,
+        report_to="none",
+        bf16=config.bf16,
+        fp16=config.fp16,
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        train_sampling_strategy=config.sampling,
+        disable_tqdm=False,
+    )
+
+
+class ElapsedCallback(TrainerCallback):
+    """Writes the training time so far (``before`` plus this session's) into each checkpoint
+    as it is saved, for :func:`read_elapsed` to pick up on ``--resume``."""
+
+    def __init__(self, started: float, before: float) -> None:
+        self.started = started
+        self.before = before
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            seconds = self.before + time.time() - self.started
+            (folder / ELAPSED_FILE).write_text(
+                json.dumps({"seconds": round(seconds, 1)}) + "\n", encoding="utf-8"
+            )
+
+
+def read_elapsed(checkpoints: Path) -> float:
+    """Seconds spent up to the checkpoint that ``--resume`` continues from (0 if unknown)."""
+    last = get_last_checkpoint(str(checkpoints))
+    path = Path(last) / ELAPSED_FILE if last else None
+    if path is None or not path.exists():
+        logger.warning("--resume: no %s in %s; train_seconds counts this session only",
+                       ELAPSED_FILE, last)
+        return 0.0
+    try:
+        return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        logger.warning("%s: unreadable (%s); train_seconds counts this session only", path, err)
+        return 0.0
