@@ -192,6 +192,10 @@ def test_report_folder_must_not_be_a_file(tmp_path: Path, capsys: Any) -> None:
     (tmp_path / "taken").write_text("", "utf-8")
     assert main(["report", str(source), "--out", str(tmp_path / "taken")]) == 2
     assert "taken is a file; name a folder" in capsys.readouterr().err
+    # evaluate says so before loading any model (this one does not even exist)
+    args = ["evaluate", "--model", str(tmp_path / "no-model"), "--data", str(source)]
+    assert main([*args, "--report", str(tmp_path / "taken")]) == 2
+    assert "taken is a file; name a folder" in capsys.readouterr().err
 
 
 def test_evaluate_writes_a_report(tiny_model: Path, tmp_path: Path, capsys: Any) -> None:

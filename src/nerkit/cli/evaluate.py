@@ -12,6 +12,10 @@ from nerkit.cli.common import print_json, print_results
 def run(args: argparse.Namespace) -> int:
     from nerkit.tagging.evaluate import evaluate_model
 
+    if args.report:
+        from nerkit.report.write import check_report_folder
+
+        check_report_folder(args.report, plots=not args.no_plots)  # before the slow part
     results = evaluate_model(
         args.model, args.data, args.split, data_dir=args.data_dir,
         batch_size=args.batch_size, decoding=args.decoding,

@@ -6,6 +6,7 @@ the plots are drawn first, so the page and the JSON name only plots that exist.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -17,6 +18,17 @@ from nerkit.report.html import report_html
 from nerkit.server.render import write_atomic
 
 
+def check_report_folder(folder: str | os.PathLike[str], *, plots: bool = True) -> None:
+    """Refuse, before any slow work, a report folder that is a file, or plots without
+    matplotlib."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file; name a folder for the report")
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        raise ConfigError("the report's plots need matplotlib: pip install 'nerkit[report]' "
+                          "(or pass --no-plots)")
+
+
 def write_report(
     report: dict[str, Any], folder: str | os.PathLike[str], *, plots: bool = True
 ) -> list[Path]:
@@ -24,9 +36,8 @@ def write_report(
 
     ``report["files"]`` is set to the file names, relative to the folder.
     """
+    check_report_folder(folder, plots=plots)
     out = Path(folder)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} is a file; name a folder for the report")
     out.mkdir(parents=True, exist_ok=True)
     names: list[str] = []
     if plots:
