@@ -5,6 +5,9 @@ Needs Debian's Chromium and its driver, and Selenium (in the ``test`` extras)::
     apt-get update && apt-get install -y chromium chromium-driver
     pip install selenium
 
+The page's gold-vs-predicted view is checked against :mod:`nerkit.conll.analysis` and against
+the HTML that ``nerkit render`` writes (opened from a file).
+
 The test is skipped, with the reason, when ``/usr/bin/chromium`` or ``/usr/bin/chromedriver``
 is missing. Selenium Manager never runs (the driver path is given, and ``SE_OFFLINE`` is set),
 so nothing is downloaded.
@@ -252,6 +255,164 @@ def test_malformed_conll_file_names_the_line(page: Any, tmp_path: Path) -> None:
     page.find_element(By.ID, "conll-file").send_keys(str(path))
     assert wait_state(page, "conll-output") == "error"
     assert "bad.conll:2: expected at least 2 columns" in page.find_element(
+        By.ID, "conll-summary"
+    ).text
+
+
+# word gold predicted, as `nerkit evaluate` writes it: every kind of difference, and words that
+# must stay text
+PREDICTIONS = """\
+Ana B-PER B-PER
+vive O O
+en O O
+Banco B-ORG B-ORG
+de I-ORG O
+<España> I-ORG B-LOC
+
+Hola O B-MISC
+& B-LOC B-PER
+😀 O O
+Real B-ORG B-ORG
+Madrid I-ORG I-ORG
+y B-LOC I-LOC
+Lima I-LOC B-ORG
+
+El B-ORG O
+Prado I-ORG B-LOC
+abre O I-LOC
+hoy B-MISC O
+"""
+
+
+def expected_rows(content: str) -> list[list[tuple[str, list[tuple[str, str, str, bool]]]]]:
+    """What a gold-vs-predicted view must show, from nerkit.conll.analysis: per sentence, the
+    gold and predicted rows, each (label, text, kind, marked as a difference) in text order."""
+    from nerkit.conll.analysis import pair_entities
+
+    blocks = []
+    for chunk in content.strip().split("\n\n"):
+        rows = [line.split() for line in chunk.splitlines()]
+        words = [r[0] for r in rows]
+        pairs = pair_entities([r[1] for r in rows], [r[2] for r in rows])
+        block = []
+        for side, name in (("gold", "gold"), ("pred", "predicted")):
+            spans = sorted(((getattr(p, side), p.kind) for p in pairs if getattr(p, side)),
+                           key=lambda item: item[0][1])
+            block.append((name, [(span[0], " ".join(words[span[1]:span[2]]), kind,
+                                  kind != "correct") for span, kind in spans]))
+        blocks.append(block)
+    return blocks
+
+
+def compare_rows(driver: Any) -> list[list[tuple[str, list[tuple[str, str, str, bool]]]]]:
+    """The gold-vs-predicted blocks drawn in ``driver``'s page, as :func:`expected_rows`."""
+    blocks = []
+    for block in driver.find_elements(By.CSS_SELECTOR, ".nerkit-compare"):
+        rows = []
+        for row in block.find_elements(By.CSS_SELECTOR, ".nerkit-doc"):
+            found = [
+                (m.get_attribute("data-label"), m.get_property("textContent"),
+                 m.get_attribute("data-kind"), "diff" in m.get_attribute("class").split())
+                for m in row.find_elements(By.CSS_SELECTOR, "mark.entity")
+            ]
+            rows.append((row.get_attribute("data-row"), found))
+        blocks.append(rows)
+    return blocks
+
+
+def count_blocks(driver: Any) -> int:
+    """Gold-vs-predicted blocks drawn, counted in one call (a redraw cannot make it stale)."""
+    return driver.execute_script(
+        "return document.querySelectorAll('#conll-output .nerkit-compare').length"
+    )
+
+
+def choose_file(driver: Any, folder: Path, name: str, content: str) -> None:
+    path = folder / name
+    path.write_text(content, encoding="utf-8")
+    driver.find_element(By.ID, "conll-file").send_keys(str(path))
+    assert wait_state(driver, "conll-output") == "done"
+
+
+def test_predictions_file_shows_gold_vs_predicted(page: Any, tmp_path: Path) -> None:
+    choose_file(page, tmp_path, "test_predictions.txt", PREDICTIONS)
+    expected = expected_rows(PREDICTIONS)
+    assert compare_rows(page) == expected
+    kinds = {kind for block in expected for _, row in block for _, _, kind, _ in row}
+    assert kinds == {"correct", "wrong_type", "wrong_boundary", "wrong_type_and_boundary",
+                     "missed", "spurious"}
+    blocks = page.find_elements(By.CSS_SELECTOR, "#conll-output .nerkit-compare")
+    assert [b.get_attribute("data-line") for b in blocks] == ["1", "8", "16"]
+    for row in blocks[1].find_elements(By.CSS_SELECTOR, ".nerkit-doc"):
+        assert row.get_property("textContent") == "Hola & 😀 Real Madrid y Lima"
+    summary = page.find_element(By.ID, "conll-summary").text
+    assert "gold (column 2) vs predicted (column 3): 7 gold entities, 9 predicted" in summary
+    # the differences are drawn: an outline around each, none around correct entities
+    for mark in page.find_elements(By.CSS_SELECTOR, "#conll-output mark.entity"):
+        outline = mark.value_of_css_property("outline-style")
+        assert (outline != "none") == (mark.get_attribute("data-kind") != "correct")
+
+
+def test_render_draws_what_the_page_draws(page: Any, tmp_path: Path) -> None:
+    """`nerkit render` of a predictions file, opened in the browser, shows the same blocks."""
+    from nerkit.cli import main
+
+    choose_file(page, tmp_path, "p.txt", PREDICTIONS)
+    on_page = compare_rows(page)
+    html = tmp_path / "p.html"
+    assert main(["render", "--input", str(tmp_path / "p.txt"), "--format", "conll",
+                 "--html", str(html)]) == 0
+    page.get(html.as_uri())
+    assert compare_rows(page) == on_page == expected_rows(PREDICTIONS)
+    marks = page.find_elements(By.CSS_SELECTOR, "mark.entity")
+    assert {(m.get_attribute("data-kind"), m.value_of_css_property("outline-style") != "none")
+            for m in marks} >= {("correct", False), ("spurious", True)}
+
+
+def test_differences_only_and_column_choice(page: Any, tmp_path: Path) -> None:
+    content = PREDICTIONS + "\nTodo O O\nbien B-PER B-PER\n"
+    choose_file(page, tmp_path, "p.txt", content)
+    assert len(compare_rows(page)) == 4
+    page.find_element(By.ID, "conll-errors-only").click()
+    WebDriverWait(page, 30).until(lambda d: count_blocks(d) == 3)
+    assert "showing the 3 sentences with one" in page.find_element(By.ID, "conll-summary").text
+    # the last column alone, read as gold: no comparison
+    page.execute_script(
+        "const s = document.getElementById('conll-columns'); s.value = 'gold';"
+        "s.dispatchEvent(new Event('change'));"
+    )
+    WebDriverWait(page, 30).until(lambda d: count_blocks(d) == 0)
+    sentences = page.find_elements(By.CSS_SELECTOR, "#conll-output .sentence")
+    assert [(m["label"], m["text"]) for m in marks(sentences[0])] == [
+        ("PER", "Ana"), ("ORG", "Banco"), ("LOC", "<España>"),
+    ]
+    assert "gold entities (column 3)" in page.find_element(By.ID, "conll-summary").text
+
+
+def test_saved_predictions_are_drawn(page: Any, tmp_path: Path) -> None:
+    records = [
+        {"text": "😀 Ana García vive en <Lima>.", "entities": [
+            {"text": "Ana García", "label": "PER", "start": 2, "end": 12, "score": 0.9},
+            {"text": "<Lima>", "label": "LOC", "start": 21, "end": 27, "score": 0.8}]},
+        {"text": "Nada.", "entities": []},
+    ]
+    choose_file(page, tmp_path, "saved.jsonl",
+                "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    docs = page.find_elements(By.CSS_SELECTOR, "#conll-output .sentence")
+    assert [[(m["label"], m["text"], m["start"], m["end"]) for m in marks(d)] for d in docs] == [
+        [(e["label"], e["text"], e["start"], e["end"]) for e in r["entities"]] for r in records
+    ]
+    assert [d.get_property("textContent") for d in docs] == [r["text"] for r in records]
+    assert "2 documents" in page.find_element(By.ID, "conll-summary").text
+
+
+def test_bad_saved_predictions_name_the_line(page: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "a", "entities": []}\n{"text": "Ana", "entities": '
+                    '[{"label": "PER", "start": 0, "end": 9}]}\n', encoding="utf-8")
+    page.find_element(By.ID, "conll-file").send_keys(str(path))
+    assert wait_state(page, "conll-output") == "error"
+    assert "bad.jsonl:2: entity PER [0, 9) does not fit the text" in page.find_element(
         By.ID, "conll-summary"
     ).text
 

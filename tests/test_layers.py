@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runtimes",),
     ("tagging",),
     ("training", "export", "server", "ray"),
+    ("report",),  # draws with server.render, so above server
     ("cli",),
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}

@@ -22,7 +22,9 @@ DOCS = "Documentation: README.md in the nerkit repository."
 
 # one module per command, in the order of the help; each has register(commands) and imports
 # nothing heavy until its command runs
-COMMANDS = ("data", "train", "evaluate", "score", "predict", "serve", "render", "export")
+COMMANDS = (
+    "data", "train", "evaluate", "score", "report", "predict", "serve", "render", "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

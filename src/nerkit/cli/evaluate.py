@@ -12,16 +12,30 @@ from nerkit.cli.common import print_json, print_results
 def run(args: argparse.Namespace) -> int:
     from nerkit.tagging.evaluate import evaluate_model
 
+    if args.report:
+        from nerkit.report.write import check_report_folder
+
+        check_report_folder(args.report, plots=not args.no_plots)  # before the slow part
     results = evaluate_model(
         args.model, args.data, args.split, data_dir=args.data_dir,
         batch_size=args.batch_size, decoding=args.decoding,
     )
+    written = []
+    if args.report:
+        from nerkit.report.build import report_for_evaluation
+        from nerkit.report.write import write_report
+
+        report = report_for_evaluation(args.model, args.data, args.split, args.data_dir)
+        written = write_report(report, args.report, plots=not args.no_plots)
+        results["report"] = {"folder": str(args.report), "counts": report["analysis"]["counts"]}
     if args.json:
         print_json(results)
     else:
         print_results(results)
         print(f"\nwrote {Path(args.model) / (args.split + '_predictions.txt')} and "
               f"{args.split}_results.json")
+        if written:
+            print(f"wrote the error report: {', '.join(str(p) for p in written)}")
     return 0
 
 
@@ -35,4 +49,8 @@ def register(commands: Any) -> None:
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--decoding", choices=["viterbi", "argmax"])
     evaluate.add_argument("--json", action="store_true", help="print results as JSON")
+    evaluate.add_argument("--report", metavar="DIR",
+                          help="also write an error report (report.json, report.html, plots)")
+    evaluate.add_argument("--no-plots", action="store_true",
+                          help="with --report: skip the PNG plots")
     evaluate.set_defaults(func=run)
