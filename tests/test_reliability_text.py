@@ -117,8 +117,8 @@ def test_jsonl_surrogate_escape_is_refused_with_its_line(tmp_path: Path) -> None
     ("line", "message"),
     [
         ('{"text": "ok", "id": "\\udfff"}', "a string field holds a lone surrogate"),
-        ("[" * 100_000, "not valid JSON"),
-        ('{"text": "x", "n": ' + "1" * 5000 + "}", "not valid JSON"),
+        ("[" * 100_000, "not valid JSON \\(nested too deeply\\)"),
+        ('{"text": "x", "n": ' + "1" * 5000 + "}", "not valid JSON \\(a number with too many"),
         ('{"text": 3}', 'no "text" string field'),
     ],
 )

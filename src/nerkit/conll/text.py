@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from nerkit.errors import DataFormatError, TextError
 
@@ -163,43 +164,39 @@ def open_text(path: str | os.PathLike[str]) -> TextFile:
         return _scan_8bit(p, f, bom)
 
 
-def _scan_8bit(p: Path, f: object, bom: int) -> TextFile:
+def _scan_8bit(p: Path, f: BinaryIO, bom: int) -> TextFile:
     """UTF-8 or Latin-1 for a file without a UTF-16/32 BOM; refuse NUL bytes; count lines."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    offset = 0  # bytes read so far
-    lines = 0
-    first_invalid: int | None = None  # byte offset of the first non-UTF-8 byte
+    lines = 0  # line breaks before the current chunk
+    invalid_line: int | None = None  # line of the first byte that is not UTF-8
     last = b""
-    for chunk in iter(lambda: f.read(_CHUNK), b""):  # type: ignore[attr-defined]
+    for chunk in iter(lambda: f.read(_CHUNK), b""):
         nul = chunk.find(b"\x00")
         if nul >= 0:
-            line = lines + chunk.count(b"\n", 0, nul) + 1
             raise DataFormatError(
-                p, line, "holds a NUL byte, so it is binary, not text",
+                p, lines + chunk.count(b"\n", 0, nul) + 1,
+                "holds a NUL byte, so it is binary, not text",
                 "give a text file: UTF-8, Latin-1, or UTF-16/32 with a byte-order mark",
             )
-        if first_invalid is None:
+        if invalid_line is None:
             buffered = len(decoder.getstate()[0])  # an unfinished sequence from the last chunk
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as err:
-                first_invalid = max(0, offset - buffered + err.start)
-        offset += len(chunk)
+                invalid_line = lines + chunk.count(b"\n", 0, max(0, err.start - buffered)) + 1
         lines += chunk.count(b"\n")
         last = chunk
-    if first_invalid is None:
+    if last and not last.endswith(b"\n"):
+        lines += 1
+    if invalid_line is None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            first_invalid = max(0, offset - 3)  # a sequence cut off at the end of the file
-    if last and not last.endswith(b"\n"):
-        lines += 1
-    if first_invalid is None:
+            invalid_line = lines  # a sequence cut off at the end of the file
+    if invalid_line is None:
         return TextFile(p, "utf-8", bom, lines)
-    f.seek(0)  # type: ignore[attr-defined]
-    line = f.read(first_invalid + 1).count(b"\n") + 1  # type: ignore[attr-defined]
     warnings.warn(
-        f"{p}:{line}: not valid UTF-8; read the file as Latin-1 (ISO-8859-1) instead",
+        f"{p}:{invalid_line}: not valid UTF-8; read the file as Latin-1 (ISO-8859-1) instead",
         stacklevel=3,
     )
     return TextFile(p, "latin-1", bom, lines)

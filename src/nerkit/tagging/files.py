@@ -64,8 +64,12 @@ def read_records(
             continue
         try:
             record = json.loads(line)
-        except (ValueError, RecursionError) as err:  # ValueError: also a 5000-digit number
-            problem = err.msg if isinstance(err, json.JSONDecodeError) else "too deeply nested"
+        except (ValueError, RecursionError) as err:
+            problem = (
+                err.msg if isinstance(err, json.JSONDecodeError)
+                else "nested too deeply" if isinstance(err, RecursionError)
+                else "a number with too many digits"  # Python's int conversion limit
+            )
             raise DataFormatError(source.path, number, f"not valid JSON ({problem})",
                                   "write one JSON object per line") from None
         if not isinstance(record, dict) or not isinstance(record.get("text"), str):
