@@ -172,7 +172,7 @@ def read_column_file(
     ``tag_column`` and ``word_column`` are 0-based column indices (negative counts from the
     end). With ``tags=False`` the file may have a single column of words (text to tag).
     The file is decoded by :mod:`nerkit.conll.text`'s rules (UTF-8, UTF-16/32 by BOM, else
-    Latin-1 with a warning; binary refused; lines end at ``\n`` only).
+    Latin-1 with a warning; binary refused; lines end at ``\\n`` only).
 
     Raises :class:`DataFormatError` naming ``path:line`` for a missing or empty file, a line
     whose column count differs from the file's first token line, a tag that is not one
