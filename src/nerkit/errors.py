@@ -49,3 +49,11 @@ class CorpusNotFoundError(NerkitError):
 
 class ConfigError(NerkitError):
     """A training or serving setting that is out of range or inconsistent."""
+
+
+class TextError(NerkitError):
+    """Text that cannot be tagged as given: a lone surrogate or a byte that is not UTF-8."""
+
+
+class OutputError(NerkitError):
+    """An output path that cannot be written (missing folder, a folder, no permission)."""

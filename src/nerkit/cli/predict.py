@@ -18,6 +18,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.input and not args.text:
         raise NerkitError("nothing to tag; give a text or --input FILE")
+    if args.output:  # refused before the model loads, not after all the tagging
+        from nerkit.conll.outputs import check_output
+
+        check_output(args.output, inputs=[args.input])
     tagger = Tagger.load(args.model, decoding=args.decoding, batch_size=args.batch_size)
     if args.input:
         predict_file(tagger, args.input, args.format, args.output, progress=not args.quiet)

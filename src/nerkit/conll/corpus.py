@@ -3,26 +3,29 @@
 A CoNLL-style file has one token per line, whitespace-separated columns (word first, tag last
 by default), blank lines between sentences and ``-DOCSTART-`` lines marking documents. Real
 files are messy, so the reader is strict where silence would lose data (a line with a different
-column count is an error naming ``path:line``) and forgiving where the intent is clear (Latin-1
-files are read and the fallback is reported; CoNLL-2002 Dutch ``-DOCSTART-`` lines glued to the
-first sentence of an article are recognised).
+column count or a tag that is not one is an error naming ``path:line``) and forgiving where the
+intent is clear (Latin-1 and UTF-16/32 files are read as :mod:`nerkit.conll.text` decodes every
+file; CoNLL-2002 Dutch ``-DOCSTART-`` lines glued to the first sentence of an article are
+recognised).
 
-This module imports only the standard library and :mod:`nerkit.conll.schemes`.
+This module imports only the standard library, :mod:`nerkit.conll.schemes` and
+:mod:`nerkit.conll.text`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import urllib.request
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nerkit.conll.schemes import detect_scheme, find_ill_formed, tags_to_spans
+from nerkit.conll.schemes import detect_scheme, find_ill_formed, tag_problem, tags_to_spans
+from nerkit.conll.text import iter_lines, open_text
 from nerkit.errors import CorpusNotFoundError, DataFormatError
 
 DOCSTART = "-DOCSTART-"
@@ -58,90 +61,103 @@ class ColumnFile:
     documents: int
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        warnings.warn(
-            f"{path}:{line}: not valid UTF-8; read the file as Latin-1 (ISO-8859-1) instead",
-            stacklevel=3,
-        )
-        return raw.decode("latin-1"), "latin-1"
+# Columns are separated by ASCII whitespace only: a no-break space, U+0085 or U+2028 inside a
+# word (as in "10\u00a0000") stays in the word instead of making a column of its own.
+_COLUMN = re.compile(r"[^ \t\n\r\x0b\x0c\x1c-\x1f]+")
 
 
-def _read_text(p: Path) -> tuple[str, str]:
-    """The text of a column file and its encoding; refuses a missing, folder or empty path."""
-    if not p.exists():
-        raise DataFormatError(p, None, "file not found", "check the path")
-    if p.is_dir():
-        raise DataFormatError(p, None, "is a folder, not a column file", "name a file in it")
-    text, encoding = _decode(p)
-    if not text.strip():
-        raise DataFormatError(p, None, "file is empty", "give a CoNLL column file")
-    return text, encoding
+def split_columns(line: str) -> list[str]:
+    """The columns of one line of a column file.
+
+    >>> split_columns("10\u00a0000 Z\tO "), split_columns("  ")
+    (['10\xa0000', 'Z', 'O'], [])
+    """
+    return line.split() if line.isascii() else _COLUMN.findall(line)
 
 
-def _check_columns(
-    p: Path, number: int, line: str, n_columns: int, used: tuple[int, ...], tags: bool
-) -> int:
-    """The file's column count: set by its first token line (``n_columns`` 0 until then),
-    which must hold the ``used`` columns; every later token line must have as many."""
-    found = len(line.split())
-    if n_columns == 0:
-        if found < (2 if tags else 1):
+class _ColumnReader:
+    """Turns the lines of one column file into sentences, checking each as it comes."""
+
+    def __init__(self, path: Path, word_column: int, tag_column: int, tags: bool) -> None:
+        self.path = path
+        self.word_column = word_column
+        self.tag_column = tag_column
+        self.tags = tags
+        self.sentences: list[Sentence] = []
+        self.n_columns = 0
+        self.doc_id = 0
+        self.documents = 0
+        self.valid_tags = {"O"}
+        self.rows: list[tuple[str, ...]] = []  # of the sentence being read
+        self._first_line = 0
+
+    def add(self, number: int, cols: list[str], line: str) -> None:
+        """Take line ``number`` (its text and its columns)."""
+        if not cols:
+            self.close()
+            return
+        if cols[0] == DOCSTART:
+            # CoNLL-2003 puts -DOCSTART- in its own block; CoNLL-2002 Dutch glues it to the
+            # first sentence of the article. Either way it is a boundary, never a token.
+            self.close()
+            self.doc_id += 1
+            self.documents += 1
+            return
+        if self.n_columns == 0:
+            self._first_row(number, len(cols))
+        elif len(cols) != self.n_columns:
             raise DataFormatError(
-                p,
+                self.path,
                 number,
-                f"found {found} column, need a word and a tag column",
+                f"expected {self.n_columns} columns like the first line, found {len(cols)} "
+                f"({line.strip()[:60]!r})",
+                "fix the line; words must not contain spaces",
+            )
+        if self.tags and cols[self.tag_column] not in self.valid_tags:
+            self._check_tag(number, cols[self.tag_column])
+        if not self.rows:
+            self._first_line = number
+        self.rows.append(tuple(cols))
+
+    def _first_row(self, number: int, n_columns: int) -> None:
+        if n_columns < (2 if self.tags else 1):
+            raise DataFormatError(
+                self.path,
+                number,
+                f"found {n_columns} column, need a word and a tag column",
                 "give a file with the tag in the last column, or use --tag-column",
             )
-        for col in used:
-            if not -found <= col < found:
+        for col in (self.word_column, self.tag_column) if self.tags else (self.word_column,):
+            if not -n_columns <= col < n_columns:
                 raise DataFormatError(
-                    p, number, f"column {col} does not exist in a {found}-column file",
+                    self.path, number, f"column {col} does not exist in a {n_columns}-column file",
                     "choose a column index that exists",
                 )
-        return found
-    if found != n_columns:
-        raise DataFormatError(
-            p,
-            number,
-            f"expected {n_columns} columns like the first line, found {found} "
-            f"({line.strip()[:60]!r})",
-            "fix the line; words must not contain spaces",
-        )
-    return n_columns
+        self.n_columns = n_columns
 
-
-class _SentenceBuilder:
-    """Collects the token lines of the sentence being read; ``close`` ends it."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.sentences: list[Sentence] = []
-        self.doc_id = 0
-        self._open()
-
-    def _open(self) -> None:
-        self.words: list[str] = []
-        self.tags: list[str] = []
-        self.rows: list[tuple[str, ...]] = []
-        self.first_line = 0
-
-    def add(self, number: int, word: str, tag: str, row: tuple[str, ...]) -> None:
-        if not self.words:
-            self.first_line = number
-        self.words.append(word)
-        self.tags.append(tag)
-        self.rows.append(row)
+    def _check_tag(self, number: int, tag: str) -> None:
+        problem = tag_problem(tag)
+        if problem is not None:
+            raise DataFormatError(
+                self.path, number, problem,
+                "fix the tag, or name the tag column (--tag-column; default: the last)",
+            )
+        self.valid_tags.add(tag)
 
     def close(self) -> None:
-        if self.words:
-            self.sentences.append(Sentence(tuple(self.words), tuple(self.tags), self.doc_id,
-                                           self.path, self.first_line, tuple(self.rows)))
-        self._open()
+        """End the sentence being read, if any (a blank line, -DOCSTART- or the file's end)."""
+        if self.rows:
+            words = tuple(row[self.word_column] for row in self.rows)
+            tags = (
+                tuple(row[self.tag_column] for row in self.rows)
+                if self.tags
+                else ("O",) * len(words)
+            )
+            self.sentences.append(
+                Sentence(words, tags, self.doc_id, str(self.path), self._first_line,
+                         tuple(self.rows))
+            )
+        self.rows = []
 
 
 def read_column_file(
@@ -155,33 +171,39 @@ def read_column_file(
 
     ``tag_column`` and ``word_column`` are 0-based column indices (negative counts from the
     end). With ``tags=False`` the file may have a single column of words (text to tag).
+    The file is decoded by :mod:`nerkit.conll.text`'s rules (UTF-8, UTF-16/32 by BOM, else
+    Latin-1 with a warning; binary refused; lines end at ``\\n`` only).
 
     Raises :class:`DataFormatError` naming ``path:line`` for a missing or empty file, a line
-    whose column count differs from the file's first token line, or a file without sentences.
+    whose column count differs from the file's first token line, a tag that is not one
+    (``X-PER``, ``PER``, ``B-``, a bare ``B``: see :func:`~nerkit.conll.schemes.tag_problem`),
+    or a file without sentences.
     """
     p = Path(path)
-    text, encoding = _read_text(p)
-    used = (word_column, tag_column) if tags else (word_column,)
-    sentence = _SentenceBuilder(str(p))
-    n_columns = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        cols = line.split()
-        if not cols:
-            sentence.close()
-        elif cols[0] == DOCSTART:
-            # CoNLL-2003 puts -DOCSTART- in its own block; CoNLL-2002 Dutch glues it to the
-            # first sentence of the article. Either way it is a boundary, never a token.
-            sentence.close()
-            sentence.doc_id += 1
+    source = open_text(p)
+    reader = _ColumnReader(p, word_column, tag_column, tags)
+    blank = True
+    valid = reader.valid_tags
+    for number, line in iter_lines(source):
+        cols = line.split() if line.isascii() else _COLUMN.findall(line)
+        # the common case inline: one more token of the sentence being read, with a known tag
+        if (
+            reader.rows
+            and len(cols) == reader.n_columns
+            and cols[0] != DOCSTART
+            and (not tags or cols[tag_column] in valid)
+        ):
+            reader.rows.append(tuple(cols))
         else:
-            n_columns = _check_columns(p, number, line, n_columns, used, tags)
-            tag = cols[tag_column] if tags else "O"
-            sentence.add(number, cols[word_column], tag, tuple(cols))
-    sentence.close()
-    if not sentence.sentences:
+            reader.add(number, cols, line)
+        blank = blank and not line.strip()
+    reader.close()
+    if blank:
+        raise DataFormatError(p, None, "file is empty", "give a CoNLL column file")
+    if not reader.sentences:
         raise DataFormatError(p, None, "no sentences found (only -DOCSTART- lines?)",
                               "give a CoNLL column file with tokens")
-    return ColumnFile(str(p), sentence.sentences, encoding, n_columns, sentence.doc_id)
+    return ColumnFile(str(p), reader.sentences, source.name, reader.n_columns, reader.documents)
 
 
 def read_sentences(path: str | os.PathLike[str], **kwargs: object) -> list[Sentence]:

@@ -36,11 +36,19 @@ class LabelSet:
 
     @classmethod
     def from_tags(cls, tag_sequences: Iterable[Sequence[str]]) -> LabelSet:
-        """All entity types seen in the tags, whatever their prefix or scheme."""
+        """All entity types seen in the tags, whatever their prefix or scheme.
+
+        An untyped tag (a bare ``B`` or ``I``) is refused as the column reader refuses it: a
+        model's labels are ``B-TYPE``/``I-TYPE``, so it could never predict one.
+        """
         types: set[str] = set()
         for tags in tag_sequences:
             for tag in tags:
                 prefix, label = split_tag(tag)
+                if prefix != "O" and not label:
+                    raise LabelError(
+                        f"tag {tag!r} has no entity type; write {prefix}-TYPE, as in {prefix}-PER"
+                    )
                 if prefix != "O":
                     types.add(label)
         return cls.from_types(types)

@@ -62,8 +62,36 @@ def split_tag(tag: str) -> tuple[str, str]:
             "followed by -TYPE, as in B-PER"
         )
     if hyphen and not label:
-        raise SchemeError(f"tag {tag!r} has an empty type; write {prefix}-TYPE or just {prefix}")
+        raise SchemeError(f"tag {tag!r} has an empty type; write {prefix}-TYPE, as in {prefix}-PER")
     return _PREFIXES[prefix], label
+
+
+def tag_problem(tag: str) -> str | None:
+    """What is wrong with ``tag`` as an entity tag in a data file, or ``None`` if nothing.
+
+    Stricter than :func:`split_tag`, which reads untyped chunk tags (``B``, ``I``) as
+    conlleval does: an entity in a file nerkit reads, trains on or scores must have a type, so
+    ``data stats``, ``score`` and ``train`` all refuse a bare ``B`` with the same words.
+
+    >>> tag_problem("B-PER"), tag_problem("O"), tag_problem("U-LOC")
+    (None, None, None)
+    >>> tag_problem("B")
+    "tag 'B' has no entity type; write B-TYPE, as in B-PER"
+    >>> tag_problem("X-PER")
+    "unknown tag 'X-PER': a tag is O, or B-, I-, E-, S- (BILOU: L-, U-) and a type, as in B-PER"
+    """
+    if tag == "O":
+        return None
+    prefix, hyphen, label = tag.partition("-")
+    if prefix not in _PREFIXES:
+        return (
+            f"unknown tag {tag!r}: a tag is O, or B-, I-, E-, S- (BILOU: L-, U-) and a type, "
+            "as in B-PER"
+        )
+    if not label:
+        what = "an empty type" if hyphen else "no entity type"
+        return f"tag {tag!r} has {what}; write {prefix}-TYPE, as in {prefix}-PER"
+    return None
 
 
 def _join(prefix: str, label: str) -> str:

@@ -15,7 +15,8 @@ the word. Any Unicode whitespace and the zero-width characters U+200B, U+200C, U
 and U+FEFF separate words and never appear inside one; other format characters (category Cf,
 e.g. a soft hyphen) never become a word by themselves.
 
-This module imports only the standard library and :mod:`nerkit.errors`.
+This module imports only the standard library, :mod:`nerkit.conll.text` and :mod:`nerkit.errors`.
+Text holding a lone surrogate is refused with a :class:`~nerkit.errors.TextError`.
 
 >>> [w.text for w in split_words("El Sr. Pérez viajó a EE.UU. el 3,5% de las veces.")]
 ['El', 'Sr.', 'Pérez', 'viajó', 'a', 'EE.UU.', 'el', '3,5%', 'de', 'las', 'veces', '.']
@@ -28,6 +29,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
+from nerkit.conll.text import check_text
 from nerkit.errors import ConfigError
 
 __all__ = [
@@ -98,9 +100,11 @@ def is_format(ch: str) -> bool:
 
 
 def _check_text(text: object) -> str:
+    """The text to split, refused (:class:`~nerkit.errors.TextError`) if it holds a lone
+    surrogate: no tokenizer takes one (see :mod:`nerkit.conll.text`)."""
     if not isinstance(text, str):
         raise TypeError(f"expected the text to split as a str, got {type(text).__name__}")
-    return text
+    return check_text(text)
 
 
 class WhitespaceSplitter:

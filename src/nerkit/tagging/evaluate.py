@@ -13,10 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nerkit.conll.corpus import Sentence, load_split, read_column_file, write_column_file
+from nerkit.conll.corpus import (
+    ColumnFile,
+    Sentence,
+    load_split,
+    read_column_file,
+    write_column_file,
+)
 from nerkit.conll.labels import LabelSet
 from nerkit.conll.metrics import entity_confusion, score, token_report
-from nerkit.conll.schemes import split_tag
+from nerkit.conll.schemes import split_tag, tag_problem
 from nerkit.errors import DataFormatError, LabelError
 
 
@@ -104,9 +110,41 @@ def evaluate_model(
 
 def score_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Score a column file whose last two columns are gold and predicted tags (conlleval)."""
-    column_file = read_column_file(path)
-    if column_file.n_columns < 2:
-        raise DataFormatError(path, None, "needs at least two columns (gold, predicted)")
+    column_file = read_column_file(path, tags=False)
+    check_score_columns(column_file)
     gold = [[row[-2] for row in s.columns] for s in column_file.sentences]
     pred = [[row[-1] for row in s.columns] for s in column_file.sentences]
     return results_for(gold, pred)
+
+
+def check_score_columns(column_file: ColumnFile) -> None:
+    """Refuse a file whose last two columns are not gold and predicted tags, naming its line.
+
+    A file of words and tags (what ``train`` reads) is the usual mistake: its next-to-last
+    column holds words, so the message says what ``score`` needs rather than "unknown tag".
+    """
+    n = column_file.n_columns
+    path = column_file.path
+    fix = "give word, gold and predicted tag columns, as `nerkit evaluate` writes them"
+    if n < 2:
+        raise DataFormatError(path, None, f"score needs gold and predicted tag columns (the "
+                              f"last two); this file has {n} column", fix)
+    valid = {"O"}
+    for s in column_file.sentences:
+        for i, row in enumerate(s.columns):
+            for column, name in ((n - 1, "gold"), (n, "predicted")):
+                problem = None if row[column - 1] in valid else tag_problem(row[column - 1])
+                if problem is None:
+                    valid.add(row[column - 1])
+                    continue
+                if name == "gold" and n == 2:
+                    raise DataFormatError(
+                        path, s.line + i,
+                        f"score needs gold and predicted tag columns (the last two), but column "
+                        f"1 holds {row[0]!r}, not a tag: this looks like a file of words and tags",
+                        "tag it with `nerkit predict --format conll`, or score a model on it with "
+                        "`nerkit evaluate --data FILE`",
+                    )
+                raise DataFormatError(
+                    path, s.line + i, f"the {name} tag column ({column} of {n}): {problem}", fix
+                )
