@@ -43,3 +43,7 @@ class CorpusNotFoundError(NerkitError):
 
 class ConfigError(NerkitError):
     """A training or serving setting that is out of range or inconsistent."""
+
+
+class OutputError(NerkitError):
+    """An output path that cannot be written (missing folder, a file in the way, no permission)."""
