@@ -83,7 +83,7 @@ class _Problems:
 def iter_json(path: Path, text: str) -> Iterator[tuple[int, Any]]:
     """(line, value) of each record: every line of JSON Lines, or every item of a JSON array."""
     start = len(text) - len(text.lstrip())
-    if text[start : start + 1] == "[":
+    if text[start : start + 1] == "[" and _is_array_file(text[start:].split("\n", 1)[0]):
         yield from _array_items(path, text, start + 1)
         return
     for number, line in enumerate(text.splitlines(), start=1):
@@ -94,6 +94,17 @@ def iter_json(path: Path, text: str) -> Iterator[tuple[int, Any]]:
         except json.JSONDecodeError as err:
             raise DataFormatError(path, number, f"not valid JSON ({err.msg})",
                                   "write one JSON object per line") from err
+
+
+def _is_array_file(first_line: str) -> bool:
+    """A JSON array of records, rather than JSON Lines whose records are lists (spaCy v2's
+    ``[text, {"entities": ...}]``): the first line is not a whole value, or an array of
+    objects."""
+    try:
+        value = json.loads(first_line)
+    except json.JSONDecodeError:
+        return True
+    return isinstance(value, list) and all(isinstance(x, dict) for x in value)
 
 
 def _array_items(path: Path, text: str, i: int) -> Iterator[tuple[int, Any]]:
@@ -308,8 +319,10 @@ def read_spans(
 ) -> list[TextSentence]:
     """Sentences (one per record) of the JSON Lines or JSON array ``text`` read from ``path``.
 
-    Document ids: records are documents of their own (from 1), unless they carry a ``document``
-    field, when consecutive records with the same value form one document.
+    Document ids: records are documents of their own (numbered from 1), unless they carry a
+    ``document`` field, when consecutive records with the same value form one document (an
+    integer value is the id itself, so a file written by :func:`write_spans` reads back with
+    the ids it was written with).
     """
     p = Path(path)
     split = splitter or splitter_for(language)
@@ -331,7 +344,8 @@ def read_spans(
             empty += 1
             continue
         if record.document is None or record.document != previous:
-            doc_id += 1
+            # nerkit's own "document" ids are kept as they are (0: before any boundary)
+            doc_id = record.document if _is_int(record.document) else doc_id + 1
         previous = record.document
         sentences.append(TextSentence(
             tuple(w.text for w in words), tuple(tags), doc_id, str(p), line,

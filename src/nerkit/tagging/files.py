@@ -1,35 +1,26 @@
-"""Tag files: plain text (one document per line), JSON Lines, or pre-tokenized CoNLL columns.
+"""Tag files: plain text (one document per line), JSON Lines, pre-tokenized CoNLL columns or a
+spaCy DocBin.
 
-Output is JSON Lines, one record per input document in input order (``txt``/``jsonl``), or the
-input columns plus a predicted tag column (``conll``). Reading streams the input, so a large file
-is tagged in bounded memory.
+The input format is detected and checked (:mod:`nerkit.tagging.file_formats`). Output is JSON
+Lines, one record per input document in input order (the default for ``txt``/``jsonl``), the
+input columns plus a predicted tag column with ``-DOCSTART-`` kept (``conll``), a DocBin or
+Label Studio pre-annotation tasks. Reading text streams the input, so a large file is tagged
+in bounded memory (a DocBin or Label Studio output is built whole).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from nerkit.errors import DataFormatError
 
-FORMATS = ("txt", "jsonl", "conll")
-
-
-@contextlib.contextmanager
-def _open_output(output: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
-    if output is None:
-        yield sys.stdout
-        return
-    path = Path(output)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        yield f
-    os.replace(tmp, path)
+FORMATS = ("txt", "jsonl", "conll", "spacy")
 
 
 def _records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -60,26 +51,39 @@ def _count_lines(path: Path) -> int:
 def predict_file(
     tagger: Any,
     path: str | os.PathLike[str],
-    fmt: str = "txt",
+    fmt: str | None = None,
     output: str | os.PathLike[str] | None = None,
     *,
+    output_format: str | None = None,
+    documents: str = "boundaries",
+    model_version: str = "nerkit",
     progress: bool = True,
 ) -> int:
-    """Tag a whole file; returns the number of documents (or sentences for ``conll``)."""
+    """Tag a whole file; returns the number of documents (or sentences for ``conll``/``spacy``).
+
+    ``fmt`` (the input format) is detected when None; ``output_format`` defaults to what the
+    output name says, else to JSON Lines for text and to the input's own format for words.
+    ``documents`` cuts a CoNLL or DocBin input into documents (see
+    :mod:`nerkit.conll.documents`).
+    """
+    from nerkit.tagging.file_formats import detect_input_format, open_writer, output_format_for
+
     source = Path(path)
     if not source.is_file():
         raise DataFormatError(source, None, "file not found", "check the path")
-    if fmt not in FORMATS:
-        raise DataFormatError(source, None, f"unknown format {fmt!r}",
-                              f"choose one of {', '.join(FORMATS)}")
-    if fmt == "conll":
-        return _predict_conll(tagger, source, output)
+    fmt, note = detect_input_format(source, fmt)
+    if note:
+        print(f"nerkit: {note}", file=sys.stderr)
+    out_fmt = output_format_for(output_format, output, fmt)
+    if fmt in ("conll", "spacy"):
+        with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as w:
+            return _predict_words(tagger, source, fmt, documents, w)
     from tqdm import tqdm
 
     total = _count_lines(source) if progress else None
     bar = tqdm(total=total, unit="line", disable=not progress, file=sys.stderr)
     count = 0
-    with _open_output(output) as out:
+    with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as writer:
         items = (r for _, r in _records(source, fmt))
         buffered: list[dict[str, Any]] = []
 
@@ -89,42 +93,48 @@ def predict_file(
                 yield record["text"]
 
         for entities in tagger.tag_many(texts()):
-            record = buffered.pop(0)
-            record = {**record, "entities": [e.to_dict() for e in entities]}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            writer.add_text(buffered.pop(0), entities)
             count += 1
             bar.update(1)
     bar.close()
     return count
 
 
-def _predict_conll(tagger: Any, source: Path, output: str | os.PathLike[str] | None) -> int:
-    from nerkit.conll.corpus import read_column_file, write_column_file
+def _predict_words(tagger: Any, source: Path, fmt: str, documents: str, writer: Any) -> int:
+    from nerkit.conll.documents import assign_documents
 
-    column_file = read_column_file(source, tags=False)
-    sentences = column_file.sentences
+    if fmt == "conll":
+        from nerkit.conll.corpus import read_column_file
+
+        sentences = read_column_file(source, tags=False).sentences
+    else:
+        from nerkit.conll.docbin import read_docbin
+
+        sentences = list(read_docbin(source, tags=False))
+    sentences = assign_documents(sentences, documents)
     # a file is read in order, so a model trained with context sees each sentence's neighbours
     tags = tagger.tag_sentences(
         [list(s.words) for s in sentences], documents=[s.doc_id for s in sentences]
     )
-    rows = (
-        [(*row, tag) for row, tag in zip(s.columns, t, strict=True)]
-        for s, t in zip(sentences, tags, strict=True)
-    )
-    if output is None:
-        for sentence in rows:
-            for row in sentence:
-                print(" ".join(row))
-            print()
-    else:
-        write_column_file(output, rows)
+    if fmt == "spacy":  # the DocBin's gold annotation (if any) is not an input column
+        sentences = [replace(s, columns=tuple((w,) for w in s.words)) for s in sentences]
+    writer.add_sentences(sentences, tags)
     return len(sentences)
 
 
-def predict_texts(tagger: Any, texts: list[str], output: str | os.PathLike[str] | None) -> int:
-    """Tag texts given on the command line; one JSON line per text."""
-    with _open_output(output) as out:
+def predict_texts(
+    tagger: Any,
+    texts: list[str],
+    output: str | os.PathLike[str] | None,
+    *,
+    output_format: str | None = None,
+    model_version: str = "nerkit",
+) -> int:
+    """Tag texts given on the command line; one JSON line per text (or ``output_format``)."""
+    from nerkit.tagging.file_formats import open_writer, output_format_for
+
+    out_fmt = output_format_for(output_format, output, "txt")
+    with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as writer:
         for text, entities in zip(texts, tagger.tag_many(texts), strict=True):
-            record = {"text": text, "entities": [e.to_dict() for e in entities]}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            writer.add_text({"text": text}, entities)
     return len(texts)
