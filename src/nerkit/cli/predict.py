@@ -19,6 +19,8 @@ def run(args: argparse.Namespace) -> int:
         raise NerkitError("nothing to tag; give a text or --input FILE")
     if args.output:
         check_writable(args.output)  # before the model loads, not after the work
+    elif args.output_format == "spacy":
+        raise NerkitError("a spaCy DocBin is binary; give --output FILE.spacy")
     tagger = Tagger.load(args.model, decoding=args.decoding, batch_size=args.batch_size)
     if args.input:
         predict_file(tagger, args.input, args.format, args.output,

@@ -85,13 +85,12 @@ def atomic_open(
     On an exception inside the block the temporary file is removed and ``path`` is untouched.
     Opening, closing or renaming failures become :class:`OutputError` naming ``path``.
     """
-    target = Path(path)
+    target = check_writable(path)  # names the cause: a missing folder, a file in the way...
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     binary = "b" in mode
     try:
         f = open(tmp, mode, encoding=None if binary else encoding)  # noqa: SIM115
     except OSError as err:
-        check_writable(target)  # names the cause: a missing folder, a file in the way...
         raise OutputError(f"{target}: cannot write ({_reason(err)})") from err
     try:
         yield f

@@ -72,9 +72,9 @@ def predict_file(
     if not source.is_file():
         raise DataFormatError(source, None, "file not found", "check the path")
     fmt, note = detect_input_format(source, fmt)
+    out_fmt = output_format_for(output_format, output, fmt)
     if note:
         print(f"nerkit: {note}", file=sys.stderr)
-    out_fmt = output_format_for(output_format, output, fmt)
     if fmt in ("conll", "spacy"):
         with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as w:
             return _predict_words(tagger, source, fmt, documents, w)
