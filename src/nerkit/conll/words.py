@@ -486,7 +486,7 @@ def _unknown_language(language: str) -> ConfigError:
     others = [c for c in _spacy_languages() if c not in LANGUAGES]
     if not others:
         return ConfigError(
-            f"language {language!r} has no word splitter: es and nl use the CoNLL-2002 rules, "
+            f"language {language!r} has no word splitter; es and nl use the CoNLL-2002 rules, "
             "every other language needs spaCy (pip install 'nerkit[spacy]')"
         )
     return ConfigError(
@@ -509,7 +509,12 @@ class SpacyWordSplitter:
     """
 
     def __init__(self, language: str) -> None:
-        if language in LANGUAGES or language not in _spacy_languages():
+        if language in LANGUAGES:
+            raise ConfigError(
+                f"language {language!r} is split with the CoNLL-2002 rules, which its corpora "
+                f"were tokenized with; use ConllWordSplitter({language!r}) or splitter_for"
+            )
+        if language not in _spacy_languages():
             raise _unknown_language(language)
         try:
             import spacy
