@@ -112,14 +112,16 @@ def report_for_evaluation(
     data: str,
     split: str,
     data_dir: str | os.PathLike[str] | None = None,
+    predictions_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """A report for the predictions ``nerkit evaluate`` just wrote to the model folder.
+    """A report for the predictions ``nerkit evaluate`` just wrote to ``predictions_dir``
+    (its output folder; the model folder when not given).
 
     Errors point at the corpus file's lines (not the predictions file's); the predictions
     file must hold the corpus's sentences in order, else :class:`DataFormatError`.
     """
     sentences = load_split(data, split, data_dir)
-    predictions = Path(model_dir) / f"{split}_predictions.txt"
+    predictions = Path(predictions_dir or model_dir) / f"{split}_predictions.txt"
     saved = read_column_file(predictions).sentences
     if [s.words for s in saved] != [s.words for s in sentences]:
         raise DataFormatError(predictions, None, f"does not hold the sentences of {data} "
