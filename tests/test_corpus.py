@@ -188,7 +188,7 @@ def test_unwritable_outputs_are_one_line_errors(tmp_path: Path) -> None:
     blocker.write_text("x")
     for path, message in (
         (tmp_path / "missing" / "out.conll", "the folder .*missing does not exist"),
-        (blocker / "out.conll", "file is not a folder"),
+        (blocker / "out.conll", "file is a file, not a folder"),
         (tmp_path, "it is a folder; name a file"),
     ):
         with pytest.raises(OutputError, match=message) as info:

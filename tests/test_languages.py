@@ -136,6 +136,7 @@ def test_english_trains_evaluates_and_tags_with_english_rules(
     shutil.copytree(model, english)
     meta = json.loads((english / "nerkit.json").read_text())
     (english / "nerkit.json").write_text(json.dumps({**meta, "language": "en"}))
+    (english / "nerkit-manifest.json").unlink()  # changed on purpose, as the refusal advises
     tagger = Tagger.load(english)
     assert isinstance(tagger.splitter, SpacyWordSplitter)
     text = "New York's mayor didn't say."
