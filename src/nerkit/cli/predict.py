@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -13,6 +14,7 @@ from nerkit.errors import ConfigError, NerkitError
 def run(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         return run_on_ray(args)
+    from nerkit.modeling.progress import tagging_progress
     from nerkit.tagging.files import predict_file, predict_texts
     from nerkit.tagging.tagger import Tagger
 
@@ -20,7 +22,10 @@ def run(args: argparse.Namespace) -> int:
         raise NerkitError("nothing to tag; give a text or --input FILE")
     tagger = Tagger.load(args.model, decoding=args.decoding, batch_size=args.batch_size)
     if args.input:
-        predict_file(tagger, args.input, args.format, args.output, progress=not args.quiet)
+        # a txt or jsonl file has a bar of its own, in lines; a CoNLL file is tagged in one
+        # call, whose words this bar counts
+        with tagging_progress() if args.format == "conll" else contextlib.nullcontext():
+            predict_file(tagger, args.input, args.format, args.output, progress=not args.quiet)
     else:
         predict_texts(tagger, args.text, args.output)
     return 0
@@ -56,7 +61,6 @@ def register(commands: Any) -> None:
     predict.add_argument("--batch-size", type=int,
                          help="windows per batch (default 32; 64 for OpenVINO models)")
     predict.add_argument("--decoding", choices=["viterbi", "argmax"])
-    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     scale = predict.add_argument_group(
         "corpus scale", "--engine ray: tag every file of an --input glob on Ray (local, or a "
         "cluster with --address) into one output shard per file in the --output folder; a "

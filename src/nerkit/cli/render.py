@@ -9,11 +9,13 @@ from nerkit.cli.common import positive_int
 
 
 def run(args: argparse.Namespace) -> int:
+    from nerkit.modeling.progress import tagging_progress
     from nerkit.server.render import render_file
     from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(args.model, batch_size=args.batch_size)
-    count = render_file(tagger, args.input, args.format, args.html)
+    with tagging_progress():
+        count = render_file(tagger, args.input, args.format, args.html)
     print(f"wrote {args.html} ({count} documents); open it in a browser")
     return 0
 
