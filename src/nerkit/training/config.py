@@ -146,7 +146,7 @@ class TrainConfig:
     fp16: bool = setting(False, "fp16 mixed precision, on a GPU")
     logging_steps: int = setting(50, "log the training loss every N optimizer steps", metavar="N")
     report_to: str = setting(
-        "tensorboard", "experiment trackers the Trainer logs to, comma-separated: tensorboard "
+        "tensorboard", "experiment trackers the Trainer logs to, separated by commas: tensorboard "
         "(its logs in DIR/runs), mlflow, wandb; none: no tracker", metavar="NAMES"
     )
     keep_checkpoints: bool = setting(
