@@ -221,7 +221,7 @@ def tune(
         logger.info("%s", trial_line(study, trial, trials))
 
     if remaining:
-        study.optimize(objective, n_trials=remaining, callbacks=[after_trial])
+        study.optimize(objective, n_trials=remaining, callbacks=[after_trial], gc_after_trial=True)
     keep_best_model(study, out)
     return write_results(study, out, base)
 
