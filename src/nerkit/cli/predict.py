@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -17,6 +18,7 @@ def run(args: argparse.Namespace) -> int:
         return run_on_ray(args)
     if args.output_format == "parquet":
         raise ConfigError("parquet output is for --engine ray shards; use jsonl here")
+    from nerkit.modeling.progress import tagging_progress
     from nerkit.tagging.files import predict_file, predict_texts
     from nerkit.tagging.tagger import Tagger
 
@@ -30,9 +32,14 @@ def run(args: argparse.Namespace) -> int:
         raise NerkitError("a spaCy DocBin is binary; give --output FILE.spacy")
     tagger = Tagger.load(args.model, decoding=args.decoding, batch_size=args.batch_size)
     if args.input:
-        predict_file(tagger, args.input, args.format, args.output,
-                     output_format=args.output_format, documents=args.documents,
-                     model_version=str(args.model), progress=not args.quiet)
+        # a txt or jsonl file has a bar of its own, in lines; a CoNLL or DocBin file is tagged
+        # in one call, whose words this bar counts
+        words = args.format in ("conll", "spacy") or str(args.input).endswith(
+            (".conll", ".spacy"))
+        with tagging_progress() if words else contextlib.nullcontext():
+            predict_file(tagger, args.input, args.format, args.output,
+                         output_format=args.output_format, documents=args.documents,
+                         model_version=str(args.model), progress=not args.quiet)
     else:
         predict_texts(tagger, args.text, args.output, output_format=args.output_format,
                       model_version=str(args.model))
@@ -90,7 +97,6 @@ def register(commands: Any) -> None:
     predict.add_argument("--batch-size", type=int,
                          help="windows per batch (default 32; 64 for OpenVINO models)")
     predict.add_argument("--decoding", choices=["viterbi", "argmax"])
-    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     scale = predict.add_argument_group(
         "corpus scale", "--engine ray: tag every file of an --input glob on Ray (local, or a "
         "cluster with --address) into one output shard per file in the --output folder; a "

@@ -26,6 +26,7 @@ from nerkit.conll.labels import LabelSet
 from nerkit.conll.metrics import entity_confusion, score, token_report
 from nerkit.conll.schemes import split_tag, tag_problem
 from nerkit.errors import DataFormatError, LabelError
+from nerkit.modeling.progress import tagging_progress
 
 
 def check_known_types(sentences: Sequence[Sentence], labels: LabelSet) -> None:
@@ -56,13 +57,15 @@ def results_for(
 
 
 def evaluate_sentences(
-    predictor: Any, sentences: Sequence[Sentence], batch_size: int = 32
+    predictor: Any, sentences: Sequence[Sentence], batch_size: int = 32, desc: str = "scoring"
 ) -> tuple[dict[str, Any], list[list[str]]]:
-    """Predict every sentence and score against its gold tags."""
+    """Predict every sentence and score against its gold tags; a progress bar named ``desc``
+    counts the words on stderr (see :mod:`nerkit.modeling.progress`)."""
     check_known_types(sentences, predictor.labels)
     # document ids: a model trained with context reads the neighbouring sentences of a file
     documents = [s.doc_id for s in sentences]
-    pred = predictor.predict_tags([list(s.words) for s in sentences], batch_size, documents)
+    with tagging_progress(desc):
+        pred = predictor.predict_tags([list(s.words) for s in sentences], batch_size, documents)
     return results_for([list(s.tags) for s in sentences], pred), pred
 
 
