@@ -10,9 +10,9 @@ import pytest
 from conftest import DATA, conll2002
 
 from nerkit.cli import main
-from nerkit.conll.corpus import load_split, read_column_file, write_column_file
+from nerkit.conll.corpus import read_column_file, write_column_file
 from nerkit.conll.documents import assign_documents, count_documents
-from nerkit.conll.formats import read_labelled
+from nerkit.conll.formats import load_split, read_labelled
 from nerkit.errors import ConfigError
 
 THREE_DOCS = (

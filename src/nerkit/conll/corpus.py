@@ -396,27 +396,6 @@ def _download(url: str, target: Path, sha256: str | None) -> None:
     os.replace(tmp, target)
 
 
-def load_split(
-    data: str,
-    split: str,
-    data_dir: str | os.PathLike[str] | None = None,
-    *,
-    documents: str = "boundaries",
-    language: str = "es",
-) -> list[Sentence]:
-    """Sentences of ``split`` from a corpus name (``conll2002-es``) or a labelled file.
-
-    A file may be CoNLL columns, JSON Lines or a JSON array with character-offset spans, or a
-    spaCy ``.spacy`` DocBin (:mod:`nerkit.conll.formats` detects which); ``language`` picks the
-    word splitter for texts with spans, ``documents`` how the file is cut into documents
-    (:mod:`nerkit.conll.documents`).
-    """
-    from nerkit.conll.formats import read_labelled
-
-    path = resolve_corpus(data, split, data_dir) if data in CORPORA else data
-    return read_labelled(path, documents=documents, language=language).sentences
-
-
 # ---------------------------------------------------------------- statistics
 
 def corpus_stats(

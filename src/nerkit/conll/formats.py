@@ -25,7 +25,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nerkit.conll.corpus import Sentence, read_column_file, write_column_file
+from nerkit.conll.corpus import (
+    CORPORA,
+    Sentence,
+    read_column_file,
+    resolve_corpus,
+    write_column_file,
+)
 from nerkit.conll.documents import assign_documents, check_mode, describe
 from nerkit.conll.schemes import convert_tags
 from nerkit.errors import ConfigError, DataFormatError
@@ -218,3 +224,22 @@ def _rows(s: Sentence, tags: Sequence[str], tag_column: int) -> list[tuple[str, 
         cells[tag_column] = tag
         out.append(tuple(cells))
     return out
+
+
+def load_split(
+    data: str,
+    split: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    documents: str = "boundaries",
+    language: str = "es",
+) -> list[Sentence]:
+    """Sentences of ``split`` from a corpus name (``conll2002-es``) or a labelled file.
+
+    A file may be CoNLL columns, JSON Lines or a JSON array with character-offset spans, or a
+    spaCy ``.spacy`` DocBin (detected here); ``language`` picks the
+    word splitter for texts with spans, ``documents`` how the file is cut into documents
+    (:mod:`nerkit.conll.documents`).
+    """
+    path = resolve_corpus(data, split, data_dir) if data in CORPORA else data
+    return read_labelled(path, documents=documents, language=language).sentences

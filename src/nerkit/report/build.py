@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from nerkit.conll.analysis import analyze
-from nerkit.conll.corpus import Sentence, load_split, read_column_file
+from nerkit.conll.corpus import Sentence, read_column_file
+from nerkit.conll.formats import load_split
 from nerkit.conll.metrics import score
 from nerkit.conll.schemes import tag_problem
 from nerkit.errors import DataFormatError

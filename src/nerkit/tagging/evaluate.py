@@ -15,13 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nerkit.conll.corpus import (
-    ColumnFile,
-    Sentence,
-    load_split,
-    read_column_file,
-    write_column_file,
-)
+from nerkit.conll.corpus import ColumnFile, Sentence, read_column_file, write_column_file
+from nerkit.conll.formats import load_split
 from nerkit.conll.labels import LabelSet
 from nerkit.conll.metrics import entity_confusion, score, token_report
 from nerkit.conll.schemes import split_tag, tag_problem
