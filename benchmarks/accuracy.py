@@ -42,6 +42,8 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+import compute
+
 HERE = Path(__file__).resolve().parent
 PROJECT_ROOT = HERE.parent
 HF_RECIPE = HERE / "hf_recipe.py"
@@ -366,6 +368,8 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "test_f1_reported",
         "train_seconds",
         "train_loss",
+        "training_compute",
+        "training_compute_ratio",
     ):
         values = [r[key] for r in runs if r.get(key) is not None]
         out[key] = mean(values) if values else None
@@ -639,6 +643,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         if fresh and not args.quick:
             print("\nto reuse the runs trained now: --reuse " + " ".join(map(shlex.quote, fresh)))
 
+    # the budget rule's count (benchmarks/compute.py): a column on every row, before the means
+    compute_summary = compute.annotate_runs(
+        [*hf_runs.values(), *nerkit_runs.values()], args.corpus, args.model, args.data_dir
+    )
     hf = {lr: aggregate([r for (l2, _), r in hf_runs.items() if l2 == lr]) for lr in args.hf_lrs}
     ours = aggregate(list(nerkit_runs.values()))
     baseline = choose_baseline(hf)
@@ -679,6 +687,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         f"test_f1_gain = {gain:+.2f} F1 points (nerkit mean - HF ({baseline['name']}) mean, "
         f"lr {_lr(baseline['lr'])}); vs the recipe's reported F1: "
         f"{ours['test_f1'] - base['test_f1_reported']:+.2f}"
+    )
+    print(
+        "training compute (benchmarks/compute.py, x the recipe's 3 epochs, same seed): "
+        + "; ".join(
+            f"{name} {_fmt(g.get('training_compute_ratio'))}" for name, g in groups
+        )
     )
     if ours["seeds"] != base["seeds"]:
         print(
@@ -725,6 +739,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "summary": {"hf": {_lr(lr): hf[lr] for lr in args.hf_lrs}, "nerkit": ours},
         "table": text,
         "runs": [*hf_runs.values(), *nerkit_runs.values()],
+        "training_compute": {**compute_summary, "command": "computed by this command"},
         "wall_seconds": round(time.time() - started, 1),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
