@@ -1,8 +1,9 @@
 """Training compute of a run, counted from its settings, so that runs compare on one budget.
 
-Issue 21's budget rule: no configuration may spend more training compute than the Hugging Face
-recipe's 3 epochs. Wall time cannot be that measure (runs share two busy CPU cores or move to a
-GPU), so the compute is counted, deterministically, from what a run records:
+The budget rule of the accuracy work (docs/compute-budget.md): no configuration may spend more
+training compute than the Hugging Face recipe's 3 epochs. Wall time cannot be that measure
+(runs share two busy CPU cores or move to a GPU), so the compute is counted, deterministically,
+from what a run records:
 
     training_compute = 3 x sum over training steps of (padded pieces of the batch x layers run)
                        + 1 x padded pieces the layer probe feeds forward x the encoder's layers
@@ -33,7 +34,8 @@ What decides the padded pieces:
   dropout drew during training (on a GPU none at all), which no setting records. Those epochs
   are **bounded** instead, exactly, over every permutation the sampler can produce: the
   column holds the upper bound (a run under the budget by this count is under it whatever the
-  order was) and the detail holds both bounds; on conll2002 they are less than 2 % apart.
+  order was) and the detail holds both bounds. They are a few percent apart on conll2002,
+  wider than the spread of the orders the sampler actually draws (``budget`` prints both).
 - the layer probe (``encoder_layers="auto"``) runs the full encoder forward over up to 1000
   training windows, batched by length, once per run: counted with its own layers, forward only.
 
@@ -122,10 +124,11 @@ class Compute:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["padded"] = list(self.padded)
+        shares = [round(1 - self.pieces / p, 4) if p else 0.0 for p in self.padded]
         out.update(unit=UNIT, training_compute=self.high, low=self.low, high=self.high,
                    exact=self.exact,
-                   padding_share=round(1 - self.pieces / self.padded[1], 4) if self.padded[1]
-                   else 0.0)
+                   # share of the padded pieces that are padding (low, high where bounded)
+                   padding_share=shares[0] if self.exact else shares)
         return out
 
 
@@ -693,6 +696,26 @@ def whole_epochs_within(settings: dict[str, Any], model: str, data_dir: str, bud
         epochs += 1
 
 
+def sampled_epochs(lengths: Sequence[int], batch_size: int, samples: int) -> dict[str, Any]:
+    """The exact bounds on one length-grouped epoch next to the padded pieces of ``samples``
+    orders the sampler draws (generator seeds 0, 1, ...): how wide the bounds are against the
+    orders that actually occur."""
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    low, high = grouped_bounds(lengths, batch_size, batches_per_epoch(len(lengths), batch_size))
+    generator = torch.Generator()
+    drawn = []
+    for seed in range(samples):
+        generator.manual_seed(seed)
+        order = get_length_grouped_indices(list(lengths), batch_size, generator=generator)
+        drawn.append(sum(batch_costs(lengths, order, batch_size)))
+    drawn.sort()
+    return {"pieces": sum(lengths), "low": low, "high": high, "samples": samples,
+            "sampled_min": drawn[0], "sampled_median": drawn[len(drawn) // 2],
+            "sampled_max": drawn[-1]}
+
+
 def budget_report(args: argparse.Namespace) -> dict[str, Any]:
     """The recipe's 3-epoch budget per seed and how much of nerkit's defaults fits in it."""
     layers = args.layers or probe_choice(args.corpus)
@@ -706,6 +729,8 @@ def budget_report(args: argparse.Namespace) -> dict[str, Any]:
         steps = steps_within(settings, args.model, args.data_dir, budget.high)
         per_epoch = batches_per_epoch(one.examples, settings["batch_size"])
         whole = whole_epochs_within(settings, args.model, args.data_dir, budget.high)
+        lengths = [len(w.input_ids) for w in nerkit_windows(settings, args.model,
+                                                             args.data_dir, "train")]
         report["seeds"][seed] = {
             "recipe_3_epochs": budget.as_dict(),
             "nerkit_1_epoch": one.as_dict(),
@@ -715,6 +740,8 @@ def budget_report(args: argparse.Namespace) -> dict[str, Any]:
             "nerkit_epochs_within_budget": round(steps / per_epoch, 3),
             "nerkit_whole_epochs_within_budget": whole[0],
             "nerkit_whole_epochs_within_budget_counting_dev_scoring": whole[1],
+            "nerkit_epoch_padded_pieces": sampled_epochs(lengths, settings["batch_size"],
+                                                         args.samples),
         }
     return report
 
@@ -750,6 +777,10 @@ def print_budget(report: dict[str, Any]) -> None:
               f"({r['nerkit_whole_epochs_within_budget']} whole; "
               f"{r['nerkit_whole_epochs_within_budget_counting_dev_scoring']} counting the dev "
               "scoring too)")
+        e = r["nerkit_epoch_padded_pieces"]
+        print(f"           one grouped epoch: {e['pieces']} pieces, padded {e['low']} .. "
+              f"{e['high']} (exact bounds); {e['samples']} sampled orders "
+              f"{e['sampled_min']} .. {e['sampled_max']} (median {e['sampled_median']})")
 
 
 # ----------------------------------------------------------------------------- main
@@ -759,9 +790,16 @@ def run_file(path: str, model: str, data_dir: str) -> Compute:
     """The count of one finished run: an ``hf_recipe.py --json`` file or a nerkit folder."""
     p = Path(path)
     accuracy_rows = _load_accuracy()
-    row = (accuracy_rows.nerkit_run(p, "counted") if p.is_dir() or p.name == "eval_results.json"
-           else accuracy_rows.hf_run(p, "counted"))
-    return row_compute(row, model, data_dir)
+    if p.is_dir() or p.name == "eval_results.json":
+        return row_compute(accuracy_rows.nerkit_run(p, "counted"), model, data_dir)
+    recipe = json.loads(p.read_text(encoding="utf-8"))
+    if recipe.get("system") != "hf-recipe":
+        raise ComputeError(f"{path}: neither a nerkit model folder nor an hf_recipe.py --json file")
+    if recipe.get("corpus") is None:  # trained on explicit files
+        here = recipe["model"] if Path(recipe["model"]).is_dir() else model
+        return recipe_compute(recipe["settings"], None, here, data_dir,
+                              train=recipe["files"]["train"])
+    return row_compute(accuracy_rows.hf_run(p, "counted"), model, data_dir)
 
 
 def _load_accuracy() -> Any:
@@ -786,6 +824,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     b.add_argument("--layers", type=int, help="layers the probe keeps (default: the choice "
                    "recorded in benchmarks/results/accuracy-<corpus>.json)")
     b.add_argument("--config", help="TrainConfig JSON overriding nerkit's defaults")
+    b.add_argument("--samples", type=int, default=200,
+                   help="sampled orders to set the exact bounds of one epoch against")
     b.add_argument("--json", help="also write the report here")
     a = sub.add_parser("annotate", help="add training_compute to every row of results files")
     a.add_argument("files", nargs="+")

@@ -80,6 +80,8 @@ def test_count_by_hand(compute: ModuleType) -> None:
     wide = compute.Compute(system="x", layers=2, examples=5, steps=3, epochs=1.0, pieces=18,
                            padded=(25, 31))
     assert (wide.low, wide.high, wide.exact) == (150, 186, False)
+    assert wide.as_dict()["padding_share"] == [pytest.approx(1 - 18 / 25, abs=1e-4),
+                                               pytest.approx(1 - 18 / 31, abs=1e-4)]
 
 
 def test_recipe_order_is_seed_plus_epoch(compute: ModuleType) -> None:
@@ -164,6 +166,7 @@ def test_recipe_count_is_what_the_trainer_feeds(
     assert fed == replayed
     assert count.padded[0] == sum(fed)
     assert count.high == 3 * 2 * sum(fed)  # the tiny encoder has 2 layers
+    assert compute.run_file(str(out), "unused", str(tmp_path)).high == count.high
 
 
 def test_recipe_count_ignores_what_does_not_change_the_inputs(
@@ -229,7 +232,7 @@ def test_nerkit_count_is_what_training_feeds(
 
     monkeypatch.setattr(training, "probe_layers", counting_probe)
     config = TrainConfig(model=str(tiny_encoder), output_dir=str(tmp_path / "model"), train=train,
-                         dev=dev, max_length=16, context=4, context_dropout=0.5, batch_size=2,
+                         dev=dev, max_length=16, context=4, context_dropout=0.5, batch_size=4,
                          epochs=2.0, seed=3, learning_rate=1e-3)
     results = training.train(config)
     assert probe_shapes, "the layer probe did not run"
@@ -240,11 +243,12 @@ def test_nerkit_count_is_what_training_feeds(
     settings = {**row["settings"], "encoder_layers": results["encoder_layers"]}
     lengths = [len(w.input_ids) for w in compute.nerkit_windows(
         settings, str(tiny_encoder), str(tmp_path), "train")]
-    per_epoch = compute.batches_per_epoch(len(lengths), 2)
+    per_epoch = compute.batches_per_epoch(len(lengths), 4)
+    assert len(lengths) > 4 * max(len(lengths) // 16, 1)  # more than one megabatch
     assert count.steps == 2 * per_epoch == len(shapes)
     assert len({rows * width for rows, width in shapes}) > 1  # windows of several lengths
     fed = [rows * width for rows, width in shapes]
-    first = compute.batch_costs(lengths, compute.grouped_first_order(lengths, 2, 3), 2)
+    first = compute.batch_costs(lengths, compute.grouped_first_order(lengths, 4, 3), 4)
     assert fed[:per_epoch] == first
     assert count.padded[0] <= sum(fed) <= count.padded[1]
     assert count.layers == results["encoder_layers"]
@@ -252,6 +256,7 @@ def test_nerkit_count_is_what_training_feeds(
     assert sum(r * w for r, w in probe_shapes) == compute.probe_padded(windows)
     assert count.probe == 2 * compute.probe_padded(windows)  # all 2 layers, forward only
     assert count.dev_selection is not None and count.dev_selection > 0
+    assert compute.run_file(str(tmp_path / "model"), "unused", str(tmp_path)).high == count.high
 
 
 # ----------------------------------------------------------------------------- results rows
