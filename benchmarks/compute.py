@@ -327,7 +327,8 @@ def encoder_layers(model: str | os.PathLike[str]) -> int:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ComputeError(f"{path}: cannot read the encoder's config ({err})") from err
+        raise ComputeError(f"{path}: cannot read the encoder's config ({type(err).__name__}); "
+                           "pass --model with the encoder's folder") from err
     if "num_hidden_layers" not in config:
         raise ComputeError(f"{path}: no num_hidden_layers; cannot count the encoder's layers")
     return int(config["num_hidden_layers"])
@@ -570,12 +571,13 @@ def row_compute(row: dict[str, Any], model: str, data_dir: str, dev: bool = True
         raise ComputeError("no settings recorded in this row")
     here = row.get("model") if row.get("model") and Path(row["model"]).is_dir() else model
     if row.get("system") == "hf-recipe":
-        if not row.get("corpus"):
-            raise ComputeError("the recipe row records no corpus (trained on explicit files)")
+        if not row.get("corpus") and not row.get("train_file"):
+            raise ComputeError("the recipe row records no corpus and no train file")
         missing = [k for k in ("epochs", "batch_size", "max_length", "seed") if k not in settings]
         if missing:
             raise ComputeError(f"settings {', '.join(missing)} not recorded")
-        count = recipe_compute(settings, row["corpus"], here, data_dir)
+        count = recipe_compute(settings, row.get("corpus"), here, data_dir,
+                               train=None if row.get("corpus") else row["train_file"])
     elif row.get("system") == "nerkit":
         from nerkit.training.train import SETTINGS_BEFORE
 
@@ -786,23 +788,47 @@ def print_budget(report: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------------- main
 
 
-def run_file(path: str, model: str, data_dir: str) -> Compute:
-    """The count of one finished run: an ``hf_recipe.py --json`` file or a nerkit folder."""
+def run_row(path: str) -> dict[str, Any]:
+    """A finished run as ``accuracy.py`` makes it a row: a nerkit model folder (or its
+    ``eval_results.json``) or an ``hf_recipe.py --json`` file."""
     p = Path(path)
     accuracy_rows = _load_accuracy()
     if p.is_dir() or p.name == "eval_results.json":
-        return row_compute(accuracy_rows.nerkit_run(p, "counted"), model, data_dir)
+        return accuracy_rows.nerkit_run(p, "counted")
     recipe = json.loads(p.read_text(encoding="utf-8"))
     if recipe.get("system") != "hf-recipe":
         raise ComputeError(f"{path}: neither a nerkit model folder nor an hf_recipe.py --json file")
-    if recipe.get("corpus") is None:  # trained on explicit files
-        here = recipe["model"] if Path(recipe["model"]).is_dir() else model
-        return recipe_compute(recipe["settings"], None, here, data_dir,
-                              train=recipe["files"]["train"])
-    return row_compute(accuracy_rows.hf_run(p, "counted"), model, data_dir)
+    return {**accuracy_rows.hf_run(p, "counted"),
+            "train_file": (recipe.get("files") or {}).get("train")}
+
+
+def run_file(path: str, model: str, data_dir: str) -> Compute:
+    """The count of one finished run (see :func:`run_row`)."""
+    return row_compute(run_row(path), model, data_dir)
+
+
+def run_columns(path: str, data_dir: str, model: str = "") -> dict[str, Any]:
+    """The compute columns of one finished run, for tables that list runs (``ablation.py``):
+    the count, its ratio to the recipe's 3 epochs with the run's seed (on a named corpus), the
+    detail; ``None`` and a note where the run cannot be counted."""
+    try:
+        row = run_row(path)
+        count = row_compute(row, model, data_dir)
+        ratio = None
+        if row.get("corpus"):
+            here = row["model"] if Path(row["model"]).is_dir() else model
+            budget = recipe_budget(row["corpus"], here, data_dir, row["seed"])
+            ratio = round(count.high / budget.high, 4)
+        return {"training_compute": count.high, "training_compute_ratio": ratio,
+                "training_compute_detail": count.as_dict()}
+    except (ComputeError, OSError, KeyError, TypeError, ValueError) as err:
+        return {"training_compute": None, "training_compute_ratio": None,
+                "training_compute_detail": {"note": f"not counted: {err}"}}
 
 
 def _load_accuracy() -> Any:
+    if "accuracy" in sys.modules:
+        return sys.modules["accuracy"]
     spec = importlib.util.spec_from_file_location("accuracy", HERE / "accuracy.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

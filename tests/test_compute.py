@@ -319,3 +319,16 @@ def test_missing_model_is_a_clear_error_not_a_download(compute: ModuleType,
     with pytest.raises(compute.ComputeError, match="config.json"):
         compute.recipe_compute({"epochs": 3.0, "batch_size": 32, "max_length": 128, "seed": 1},
                                "conll2002-es", str(tmp_path / "e5"), str(tmp_path))
+
+
+def test_ablation_rows_carry_the_count(compute: ModuleType, tiny_model: Path,
+                                       tmp_path: Path) -> None:
+    """ablation.py's training rows get the column too (no ratio: trained on files, no corpus)."""
+    report = _load("ablation").main(["--runs", f"tiny={tiny_model}",
+                                     "--json", str(tmp_path / "ablation.json")])
+    (row,) = report["training"]
+    assert row["training_compute"] == compute.run_file(str(tiny_model), "", str(tmp_path)).high
+    assert row["training_compute"] > 0 and row["training_compute_ratio"] is None
+    missing = compute.run_columns(str(tmp_path / "nowhere.json"), str(tmp_path))
+    assert missing["training_compute"] is None and "not counted" in \
+        missing["training_compute_detail"]["note"]
