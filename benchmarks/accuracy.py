@@ -12,6 +12,10 @@ One 3-epoch run takes about 40 minutes on 2 CPU cores, so runs done earlier (by 
 ``hf_recipe.py --json`` or ``nerkit train``) can be assembled with ``--reuse`` instead of being
 trained again. A reused run must have the settings asked for here; anything else is an error.
 
+Every run row also gets its training compute (``training_compute``, in layer-pieces, and its
+ratio to the recipe's 3 epochs with the same seed), counted from its settings by
+``benchmarks/compute.py``: the budget rule of docs/compute-budget.md.
+
 F1 is compared on the full gold sentences: nerkit never truncates, and for the recipe the
 words cut at ``max_length`` count as predicted ``O``. The recipe's own figure (gold rebuilt from
 the truncated labels, as run_ner.py prints it) is shown next to it and saved too.
