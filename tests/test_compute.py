@@ -287,6 +287,7 @@ def test_annotate_adds_the_column_and_changes_nothing_else(
     original = {"corpus": "conll2002-es", "test_f1_gain": 1.53, "runs": runs}
     path = tmp_path / "accuracy.json"
     path.write_text(json.dumps(original, indent=2) + "\n", encoding="utf-8")
+    path.chmod(0o640)
     before = json.loads(path.read_text(encoding="utf-8"))
     data = compute.annotate_file(path, model, str(data_dir), "python3 benchmarks/compute.py")
 
@@ -312,6 +313,7 @@ def test_annotate_adds_the_column_and_changes_nothing_else(
     assert {k: v for k, v in after.items() if k not in ("runs", "training_compute")} == \
         {k: v for k, v in before.items() if k != "runs"}
     assert not list(tmp_path.glob(".accuracy.json.*"))  # no temporary file left behind
+    assert path.stat().st_mode & 0o777 == 0o640  # the file keeps its mode
 
 
 def test_missing_model_is_a_clear_error_not_a_download(compute: ModuleType,
