@@ -12,7 +12,8 @@ Two kinds of rows:
   ``hf_recipe.py --json`` files) on the same encoder, corpus, epochs, batch and seed: the table
   shows each run's dev and test F1, its difference to the first run, and the settings in which
   it differs from the run before it. One 3-epoch run costs ~40 minutes on 2 CPU cores, so this
-  table holds the runs that were affordable, not one run per setting.
+  table holds the runs that were affordable, not one run per setting. Each run also gets its
+  training compute (``benchmarks/compute.py``), as a share of the recipe's 3 epochs.
 
 Dev decides; test is shown, never used for a choice.
 
@@ -34,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import compute
 import env_info
 import numpy as np
 from run_settings import SETTINGS_BEFORE, recorded_settings
@@ -213,19 +215,24 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             label, _, path = item.partition("=")
             if not path:
                 raise SystemExit(f"ablation: --runs wants LABEL=PATH, got {item!r}")
-            runs.append({"label": label, "path": path, **read_run(path)})
+            runs.append({"label": label, "path": path, **read_run(path),
+                         # the budget rule's count (benchmarks/compute.py)
+                         **compute.run_columns(path, args.data_dir or compute.default_data_dir())})
         report["training"] = runs
         first = runs[0]
-        print("\ntraining-time settings, finished runs (same encoder, corpus, epochs, batch):")
+        print("\ntraining-time settings, finished runs (same encoder, corpus, epochs, batch); "
+              "compute: training compute as a share of the recipe's 3 epochs with the same seed "
+              "(benchmarks/compute.py; '-' where it cannot be counted):")
         width = max(28, *(len(run["label"]) + 2 for run in runs))
-        print(f"{'run':<{width}}{'seed':>5}{'dev F1':>9}{'test F1':>9}{'dev vs first':>14}  "
-              "changed from the row above")
+        print(f"{'run':<{width}}{'seed':>5}{'dev F1':>9}{'test F1':>9}{'dev vs first':>14}"
+              f"{'compute':>9}  changed from the row above")
         before = None
         for run in runs:
             dev, test, dev0 = run["dev_f1"], run["test_f1"], first["dev_f1"]
             delta = _cell(None if dev is None or dev0 is None else dev - dev0, 14, "+.2f")
             print(f"{run['label']:<{width}}{run['seed']:>5}{_cell(dev, 9)}{_cell(test, 9)}"
-                  f"{delta}  {_diff(before, run['settings'])}")
+                  f"{delta}{_cell(run['training_compute_ratio'], 9)}  "
+                  f"{_diff(before, run['settings'])}")
             before = run["settings"]
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

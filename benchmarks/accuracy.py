@@ -12,6 +12,10 @@ One 3-epoch run takes about 40 minutes on 2 CPU cores, so runs done earlier (by 
 ``hf_recipe.py --json`` or ``nerkit train``) can be assembled with ``--reuse`` instead of being
 trained again. A reused run must have the settings asked for here; anything else is an error.
 
+Every run row also gets its training compute (``training_compute``, in layer-pieces, and its
+ratio to the recipe's 3 epochs with the same seed), counted from its settings by
+``benchmarks/compute.py``: the budget rule of docs/compute-budget.md.
+
 F1 is compared on the full gold sentences: nerkit never truncates, and for the recipe the
 words cut at ``max_length`` count as predicted ``O``. The recipe's own figure (gold rebuilt from
 the truncated labels, as run_ner.py prints it) is shown next to it and saved too.
@@ -42,6 +46,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+import compute
 from run_settings import recorded_settings
 
 HERE = Path(__file__).resolve().parent
@@ -366,6 +371,8 @@ def aggregate(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "test_f1_reported",
         "train_seconds",
         "train_loss",
+        "training_compute",
+        "training_compute_ratio",
     ):
         values = [r[key] for r in runs if r.get(key) is not None]
         out[key] = mean(values) if values else None
@@ -647,6 +654,10 @@ def compare(
     nerkit_runs: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
     """Means per system, the recipe baseline, the gains and the table (printed)."""
+    # the budget rule's count (benchmarks/compute.py): a column on every row, before the means
+    compute_summary = compute.annotate_runs(
+        [*hf_runs.values(), *nerkit_runs.values()], args.corpus, args.model, args.data_dir
+    )
     hf = {lr: aggregate([r for (l2, _), r in hf_runs.items() if l2 == lr]) for lr in args.hf_lrs}
     ours = aggregate(list(nerkit_runs.values()))
     baseline = choose_baseline(hf)
@@ -686,6 +697,12 @@ def compare(
         f"lr {_lr(baseline['lr'])}); vs the recipe's reported F1: "
         f"{ours['test_f1'] - base['test_f1_reported']:+.2f}"
     )
+    print(
+        "training compute (benchmarks/compute.py, x the recipe's 3 epochs, same seed): "
+        + "; ".join(
+            f"{name} {_fmt(g.get('training_compute_ratio'))}" for name, g in groups
+        )
+    )
     if ours["seeds"] != base["seeds"]:
         print(
             f"seeds differ (nerkit {ours['seeds']}, HF ({baseline['name']}) {base['seeds']}): "
@@ -693,7 +710,7 @@ def compare(
             + ", ".join(f"seed {seed} {g:+.2f}" for seed, g in sorted(per_seed.items()))
         )
     return {"hf": hf, "ours": ours, "baseline": baseline, "base": base, "table": text,
-            "gain": gain, "per_seed": per_seed}
+            "gain": gain, "per_seed": per_seed, "compute": compute_summary}
 
 
 NOTES = {
@@ -743,6 +760,7 @@ def record(
         "summary": {"hf": {_lr(lr): comparison["hf"][lr] for lr in args.hf_lrs}, "nerkit": ours},
         "table": comparison["table"],
         "runs": runs,
+        "training_compute": {**comparison["compute"], "command": "computed by this command"},
         "wall_seconds": round(time.time() - started, 1),
     }
 
