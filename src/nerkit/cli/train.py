@@ -8,6 +8,7 @@ the settings. Only ``--config`` and ``--json`` are the command's own.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import MISSING, Field, fields
 from typing import Any
 
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     results = train(config)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun / accelerate launch, rank 0 prints the summary
     summary = {k: results[k] for k in ("best_dev_f1", "dev_f1", "test_f1", "train_seconds")
                if k in results}
     if args.json:
