@@ -159,12 +159,12 @@ def test_resume_skips_a_torn_checkpoint(
     tmp_path: Path, tiny_encoder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The reproduction of the issue: a kill while checkpoint-N was written left it without its
-    trainer_state.json; --resume continues the one before. --max-steps saves four times."""
+    trainer_state.json; --resume continues the one before."""
     out = tmp_path / "m"
     config = TrainConfig(model=str(tiny_encoder), output_dir=str(out),
                          train=str(DATA / "tiny.train"), dev=str(DATA / "tiny.dev"),
-                         max_steps=4, batch_size=2, max_length=16, encoder_layers="all",
-                         keep_checkpoints=True)
+                         max_steps=4, save_steps=1, batch_size=2, max_length=16,
+                         encoder_layers="all", keep_checkpoints=True)
     first = train(config)
     assert [e["step"] for e in first["log_history"] if "eval_f1" in e] == [1, 2, 3, 4]
     newest = out / "checkpoints" / "checkpoint-4"

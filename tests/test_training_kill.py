@@ -27,7 +27,8 @@ from nerkit.training.run_folder import checkpoint_step, leftovers
 SRC = Path(__file__).parents[1] / "src"
 # 12 steps of one window: checkpoints (and dev scores) at steps 3, 6, 9 and 12
 SETTINGS = ["--train", str(DATA / "tiny.train"), "--dev", str(DATA / "tiny.dev"),
-            "--test", str(DATA / "tiny.test"), "--max-steps", "12", "--batch-size", "1",
+            "--test", str(DATA / "tiny.test"), "--max-steps", "12", "--save-steps", "3",
+            "--batch-size", "1",
             "--max-length", "32", "--context", "8", "--encoder-layers", "all", "--lr", "1e-3"]
 
 

@@ -37,7 +37,7 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_encoder: Path, tiny_mod
     from nerkit.tagging.tagger import Tagger
 
     out = tmp_path / "ddp"
-    run = torchrun(tiny_encoder, out, "--max-steps", "4", "--keep-checkpoints")
+    run = torchrun(tiny_encoder, out, "--max-steps", "4", "--save-steps", "1", "--keep-checkpoints")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "2 windows per process x 2 processes = 4 windows per optimizer step" in run.stderr
     assert run.stdout.count("model saved to") == 1, "rank 0 prints the summary"

@@ -122,7 +122,8 @@ class TrainConfig:
     )
     save_steps: int | None = setting(
         None, "save a checkpoint (and score dev) every N optimizer steps; default: each epoch, "
-        "or with --max-steps every quarter of the run, so that --resume has one to go back to",
+        "or with --max-steps every quarter of the run (at least 10 steps apart), so that "
+        "--resume has one to go back to",
         metavar="N"
     )
     limit_train: int | None = setting(

@@ -34,6 +34,9 @@ logger = logging.getLogger("nerkit")
 # the time of all its sessions, not only of the last one
 ELAPSED_FILE = "nerkit_elapsed.json"
 
+# the shortest interval between the checkpoints of a --max-steps run (see checkpoint_interval)
+MIN_CHECKPOINT_STEPS = 10
+
 _LAYER_INDEX = re.compile(r"\.layer\.(\d+)\.")
 
 
@@ -177,16 +180,21 @@ class NerTrainer(Trainer):
 def checkpoint_interval(config: TrainConfig) -> int | None:
     """Optimizer steps between checkpoints (and dev evaluations); None: one per epoch.
 
-    With ``--max-steps`` a run has four, so that a killed run loses at most a quarter of its
-    work; ``--save-steps`` sets the interval.
+    With ``--max-steps`` a run saves every quarter of its steps, so that a killed run loses at
+    most a quarter of its work, but not more often than every :data:`MIN_CHECKPOINT_STEPS`:
+    a checkpoint and its dev evaluation cost more than redoing a few steps, and in a short run
+    an early checkpoint that ties on dev F1 would be kept over the trained one. The Trainer
+    also saves (and scores) the last step. ``--save-steps`` sets the interval.
 
-    >>> checkpoint_interval(TrainConfig(max_steps=10)), checkpoint_interval(TrainConfig())
-    (3, None)
+    >>> [checkpoint_interval(TrainConfig(max_steps=n)) for n in (4, 12, 100, 2000)]
+    [10, 10, 25, 500]
+    >>> checkpoint_interval(TrainConfig()) is None
+    True
     """
     if config.save_steps is not None:
         return config.save_steps
     if config.max_steps > 0:
-        return max(1, math.ceil(config.max_steps / 4))
+        return max(MIN_CHECKPOINT_STEPS, math.ceil(config.max_steps / 4))
     return None
 
 
