@@ -85,5 +85,12 @@ def test_one_process_runs_everything_itself() -> None:
     ranks = Ranks()
     assert ranks.is_main and ranks.on_main(lambda a, b: a + b, 2, 3) == 5
     assert ranks.broadcast("x") == "x" and ranks.gather(7) == [7]
+    ranks.agree("windows", "same")
     with pytest.raises(ConfigError, match="refused"):
         ranks.on_main(refuse)
+
+
+def test_ranks_that_built_different_windows_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Ranks, "gather", lambda self, value: [value, "other"])
+    with pytest.raises(RuntimeError, match="training windows differ between the processes"):
+        Ranks(0, 2).agree("training windows", "mine")

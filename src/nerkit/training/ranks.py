@@ -70,6 +70,13 @@ class Ranks:
 
             dist.barrier()
 
+    def agree(self, what: str, value: Any) -> None:
+        """Stop with an error if ``value`` (``what`` names it) differs between the ranks: what
+        every rank builds for itself (the training windows) must come out the same."""
+        values = self.gather(value)
+        if any(v != values[0] for v in values):
+            raise RuntimeError(f"the {what} differ between the processes of this run: {values}")
+
     def on_main(self, work: Callable[..., T], *args: Any) -> T:
         """``work(*args)`` run on rank 0 only; its result, or its error, on every rank.
 

@@ -37,7 +37,7 @@ from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix
 from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
 from nerkit.tagging.predictor import configure_torch_threads
 from nerkit.training.config import TrainConfig
-from nerkit.training.data import TrainingData, prepare_data
+from nerkit.training.data import TrainingData, prepare_data, windows_digest
 from nerkit.training.model_card import write_model_card
 from nerkit.training.ranks import Ranks, quiet_other_ranks
 from nerkit.training.reports import score_splits, write_json, write_text
@@ -97,6 +97,8 @@ def train(config: TrainConfig) -> dict[str, Any]:
     folder = ranks.on_main(open_run_folder, config)
     set_seed(config.seed)
     data = prepare_data(config)
+    # every rank encodes the data itself (seeded context dropout): the windows must agree
+    ranks.agree("training windows", windows_digest(data.windows))
     built = build_model(config, data, folder, ranks)
     fitted = fit(config, data, built, folder, args, started, ranks)
     return finish(config, data, built, fitted, folder, ranks)
