@@ -117,7 +117,8 @@ def test_an_unfinished_run_of_the_same_settings_starts_over(
     with caplog.at_level(logging.INFO, logger="nerkit"):
         folder = open_run_folder(settings(out))
     assert "removed what an interrupted run left" in caplog.text
-    assert "unfinished run of these same settings; starting it over" in caplog.text
+    assert "unfinished run of these same settings without a checkpoint; starting it over" in (
+        caplog.text)
     assert not folder.resume
     assert sorted(tree(out)) == ["checkpoints/run_settings.json"]
     with pytest.raises(ConfigError, match="unfinished run of other settings \\(max_steps 2 -> 3\\)"
@@ -125,6 +126,23 @@ def test_an_unfinished_run_of_the_same_settings_starts_over(
         open_run_folder(settings(out, max_steps=3))
     assert json.loads((out / "checkpoints" / "run_settings.json").read_text()) == run_settings(
         settings(out))
+
+
+def test_the_same_command_again_continues_an_unfinished_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A crashed run started again as it was (or restarted by torchrun) goes on from its last
+    complete checkpoint; --overwrite starts it over; both flags at once are refused."""
+    out = tmp_path / "m"
+    open_run_folder(settings(out))
+    checkpoint = fake_checkpoint(out / "checkpoints", 3)
+    with caplog.at_level(logging.WARNING, logger="nerkit"):
+        assert open_run_folder(settings(out)).checkpoint == str(checkpoint)
+    assert "unfinished run of these same settings: continuing checkpoint-3" in caplog.text
+    assert open_run_folder(settings(out, overwrite=True)).checkpoint is None
+    assert not checkpoint.exists()
+    with pytest.raises(ConfigError, match="pass one of them"):
+        settings(out, overwrite=True, resume=True)
 
 
 def fake_checkpoint(folder: Path, step: int, skip: str = "", state: str = "") -> Path:

@@ -213,6 +213,9 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown corpus {self.data!r}; known: {', '.join(CORPORA)}; or use --train FILE"
             )
+        if self.resume and self.overwrite:
+            raise ConfigError("--resume continues what --output-dir holds and --overwrite "
+                              "replaces it; pass one of them")
         if self.sampling not in SAMPLINGS:
             raise ConfigError(f"sampling must be random or group_by_length, not {self.sampling!r}")
         if self.decoding not in DECODINGS:

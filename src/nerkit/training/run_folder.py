@@ -5,9 +5,11 @@ that the next run either continues or refuses with a clear line:
 
 - ``--output-dir`` may not be the encoder folder, lie inside it, or hold it or the training data;
   it must be a folder this process can write (checked before any data or model is loaded);
-- a non-empty folder is only reused when it is an unfinished run of the same settings (started
-  over), with ``--resume`` (continued) or with ``--overwrite`` (emptied first, ``config.json``
-  first so that a half-emptied folder never loads as a model);
+- a non-empty folder is only reused when it is an unfinished run of the same settings (continued
+  from its last complete checkpoint, as after a crash or a ``torchrun`` restart; started over
+  when it has none), with ``--resume`` (continued, even with changed settings) or with
+  ``--overwrite`` (emptied first, ``config.json`` first so that a half-emptied folder never loads
+  as a model);
 - leftovers of a killed run (``.saving-*`` folders, ``*.tmp`` files) are removed, and so is a
   checkpoint torn by a kill during its write; ``--resume`` continues the newest complete one;
 - the finished model folder is built beside the target and moved in with ``config.json`` last
@@ -73,13 +75,18 @@ def open_run_folder(config: TrainConfig) -> RunFolder:
     remove_leftovers(path)
     settings = run_settings(config)
     checkpoint = None
-    if config.resume:
+    same_run = recorded_settings(path) == settings and not (path / MODEL_CONFIG).exists()
+    if config.resume or (same_run and not config.overwrite):
         checkpoint = last_complete_checkpoint(path / CHECKPOINTS)
-        if checkpoint is None:
+        if checkpoint is None and config.resume:
             logger.warning("--resume: no complete checkpoint in %s; starting from scratch",
                            path / CHECKPOINTS)
-        else:
+        elif checkpoint is not None and config.resume:
             warn_changed_settings(path, settings)
+        elif checkpoint is not None:
+            # the same command run again after a crash (or a torchrun restart): go on
+            logger.warning("%s holds an unfinished run of these same settings: continuing %s "
+                           "(--overwrite starts it over)", path, checkpoint.name)
     if checkpoint is None:
         make_room(path, config, settings)
     write_run_settings(path, settings)
@@ -242,8 +249,8 @@ def make_room(path: Path, config: TrainConfig, settings: dict[str, Any]) -> None
     finished = (path / MODEL_CONFIG).exists()
     old = recorded_settings(path)
     if not finished and old == settings:
-        logger.warning("%s holds an unfinished run of these same settings; starting it over%s",
-                       path, "" if config.resume else " (--resume continues its last checkpoint)")
+        logger.warning("%s holds an unfinished run of these same settings%s; starting it over",
+                       path, "" if config.overwrite else " without a checkpoint")
     elif not config.overwrite:
         if finished:
             what = "a model" + (" and no checkpoint to continue" if config.resume else "")
