@@ -6,7 +6,8 @@ given to it, see :class:`nerkit.training.scoring.DevScorer`), which picks the be
 the new parts train at their own learning rate, the encoder layers optionally at decayed ones
 (:func:`parameter_learning_rates`); a model with a CRF head (``model.crf``) trains on the CRF's
 sequence loss; and each checkpoint records the training time so far (:class:`ElapsedCallback`),
-so that a resumed run reports the time of all its sessions.
+so that a resumed run reports the time of all its sessions. On several processes the dev F1 is
+computed once, by rank 0, and sent to the others (:mod:`nerkit.training.ranks`).
 """
 
 from __future__ import annotations
