@@ -65,6 +65,7 @@ NERKIT_NEUTRAL = {
     "test",
     "seed",
     "resume",
+    "overwrite",
     "keep_checkpoints",
     "logging_steps",
     "eval_batch_size",

@@ -83,7 +83,7 @@ def test_encoder_layers_cut_and_reload(tmp_path: Path, tiny_encoder: Path) -> No
     assert model.config.num_hidden_layers == 1
     assert len(model.bert.encoder.layer) == 1
     with pytest.raises(ConfigError, match="between 1 and 2"):
-        train(TrainConfig(model=str(tiny_encoder), output_dir=str(out),
+        train(TrainConfig(model=str(tiny_encoder), output_dir=str(tmp_path / "m2"),
                           train=str(DATA / "tiny.train"), max_steps=1, encoder_layers=3))
 
 
@@ -182,8 +182,9 @@ def test_dev_scorer_scores_the_model_as_it_is_at_each_call(tiny_model: Path) -> 
 
 
 def test_training_arguments_follow_the_config(tmp_path: Path) -> None:
-    """With dev: evaluate and save each epoch (or once, at max_steps) and keep the best by F1;
-    without dev: no evaluation, the last checkpoint."""
+    """With dev: evaluate and save each epoch (or every quarter of max_steps, at least 10 steps
+    apart, so that a killed run has a checkpoint to resume) and keep the best by F1; without
+    dev: no evaluation."""
     from dataclasses import replace
 
     from nerkit.training.trainer import training_arguments
@@ -195,5 +196,10 @@ def test_training_arguments_follow_the_config(tmp_path: Path) -> None:
     assert (args.learning_rate, args.seed, args.output_dir) == (
         1e-4, 7, str(tmp_path / "checkpoints"))
     steps = training_arguments(replace(config, max_steps=7), tmp_path, has_dev=False)
-    assert (steps.eval_strategy, steps.save_strategy, steps.save_steps) == ("no", "steps", 7)
+    assert (steps.eval_strategy, steps.save_strategy, steps.save_steps) == ("no", "steps", 10)
+    assert training_arguments(replace(config, max_steps=100), tmp_path, True).save_steps == 25
     assert not steps.load_best_model_at_end
+    every = training_arguments(replace(config, save_steps=5), tmp_path, has_dev=True)
+    assert (every.eval_strategy, every.save_strategy) == ("steps", "steps")
+    assert every.eval_steps == every.save_steps == 5
+    assert every.use_cpu is False, "one process: the Trainer picks the device"

@@ -12,6 +12,7 @@ then the flags) in the form ``--config`` reads back, so any run can be recorded 
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import MISSING, Field, asdict, fields
 from typing import Any
 
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from nerkit.training.train import train
 
     results = train(config)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun / accelerate launch, rank 0 prints the summary
     summary = {k: results[k] for k in ("best_dev_f1", "dev_f1", "test_f1", "train_seconds")
                if k in results}
     if args.json:

@@ -123,6 +123,12 @@ class TrainConfig:
     max_steps: int = setting(
         -1, "stop after N optimizer steps; -1: run the epochs", metavar="N"
     )
+    save_steps: int | None = setting(
+        None, "save a checkpoint (and score dev) every N optimizer steps; default: each epoch, "
+        "or with --max-steps every quarter of the run (at least 10 steps apart), so that "
+        "--resume has one to go back to",
+        metavar="N"
+    )
     limit_train: int | None = setting(
         None, "use only the first N training sentences", metavar="N"
     )
@@ -141,7 +147,13 @@ class TrainConfig:
         False, "tag from a learned mix of all hidden layers kept, not the top one; the folder "
         "then needs trust_remote_code=True outside nerkit"
     )
-    resume: bool = setting(False, "continue from the last checkpoint in --output-dir")
+    resume: bool = setting(
+        False, "continue from the last complete checkpoint in --output-dir"
+    )
+    overwrite: bool = setting(
+        False, "replace what a non-empty --output-dir holds (an older model or run): it is "
+        "emptied before training starts"
+    )
     bf16: bool = setting(False, "bf16 mixed precision")
     fp16: bool = setting(False, "fp16 mixed precision, on a GPU")
     logging_steps: int = setting(50, "log the training loss every N optimizer steps", metavar="N")
@@ -199,12 +211,15 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown corpus {self.data!r}; known: {', '.join(CORPORA)}; or use --train FILE"
             )
+        if self.resume and self.overwrite:
+            raise ConfigError("--resume continues what --output-dir holds and --overwrite "
+                              "replaces it; pass one of them")
         if self.sampling not in SAMPLINGS:
             raise ConfigError(f"sampling must be random or group_by_length, not {self.sampling!r}")
         if self.decoding not in DECODINGS:
             raise ConfigError(f"decoding must be viterbi or argmax, not {self.decoding!r}")
-        for name in ("max_length", "batch_size", "eval_batch_size"):
-            if getattr(self, name) < 1:
+        for name in ("max_length", "batch_size", "eval_batch_size", "save_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.context < 0:
             raise ConfigError(f"context must be 0 or more pieces, got {self.context}")

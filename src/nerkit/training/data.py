@@ -7,6 +7,7 @@ away and each is trained on once.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from dataclasses import asdict, dataclass
@@ -75,6 +76,19 @@ def context_dropout_flags(count: int, share: float, seed: int) -> list[bool] | N
         return None
     rng = random.Random(seed)
     return [rng.random() < share for _ in range(count)]
+
+
+def windows_digest(windows: list[Window]) -> str:
+    """A short fingerprint of the training windows (pieces and labels), for the processes of a
+    ``torchrun`` run to check that they built the same ones.
+
+    >>> windows_digest([]) == windows_digest([]), len(windows_digest([]))
+    (True, 16)
+    """
+    digest = hashlib.sha256()
+    for window in windows:
+        digest.update(repr((window.input_ids, window.labels)).encode())
+    return digest.hexdigest()[:16]
 
 
 def prepare_data(config: TrainConfig) -> TrainingData:

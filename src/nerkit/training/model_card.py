@@ -31,9 +31,15 @@ def _versions() -> str:
 
 
 def write_model_card(
-    folder: Path, config: TrainConfig, labels: LabelSet, splits: Splits, results: dict[str, Any]
+    folder: Path,
+    config: TrainConfig,
+    labels: LabelSet,
+    splits: Splits,
+    results: dict[str, Any],
+    name: str | None = None,
 ) -> Path:
-    """Render the card from the template into ``folder/README.md``."""
+    """Render the card from the template into ``folder/README.md``; ``name`` titles it (the
+    folder's name by default: training writes the card before the folder gets its name)."""
     types = list(labels.types)
     score_rows, type_rows = [], []
     for split in ("dev", "test"):
@@ -78,7 +84,7 @@ def write_model_card(
     text = Template(
         resources.files("nerkit.training").joinpath("templates/model_card.md").read_text("utf-8")
     ).substitute(
-        name=folder.name,
+        name=name or folder.name,
         encoder=config.model,
         data=config.data or "custom",
         data_description=data_description,

@@ -7,7 +7,7 @@ the best checkpoint is the F1 that ``nerkit evaluate`` reports for it afterwards
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nerkit.conll.corpus import Sentence
@@ -38,18 +38,21 @@ def training_predictor(
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class DevScorer:
     """Entity scores of a model on the dev sentences; the trainer calls it at each evaluation.
 
     Each call builds its own predictor (backend and decoder) around the model as it is at that
     moment, weights and CRF scores included, so nothing is shared between evaluations.
+    ``scored`` counts the sentences this process has tagged, so that a run on several processes
+    can show that each evaluation tagged every dev sentence once.
     """
 
     sentences: Sequence[Sentence] | None
     tokenizer: Any
     labels: LabelSet
     config: TrainConfig
+    scored: int = field(default=0, init=False)
 
     def __call__(self, model: Any) -> dict[str, Any]:
         """Micro and per-type entity scores of ``model`` on the dev sentences."""
@@ -58,7 +61,8 @@ class DevScorer:
         predictor = training_predictor(
             model, crf_scores(model), self.tokenizer, self.labels, self.config
         )
-        results, _ = evaluate_sentences(
+        results, predicted = evaluate_sentences(
             predictor, self.sentences, self.config.eval_batch_size, desc="dev F1"
         )
+        self.scored += len(predicted)
         return results["entity"]

@@ -1,18 +1,21 @@
-"""Fine-tune an encoder for NER with the Hugging Face Trainer, in four stages.
+"""Fine-tune an encoder for NER with the Hugging Face Trainer, in stages.
 
 :func:`train` reads as its stages, each returning what it builds:
-:func:`~nerkit.training.data.prepare_data` (splits, labels, training windows: nothing
-truncated) -> :func:`build_model` (the classifier, its encoder cut to the layers kept, an
-optional layer mix and CRF head) -> :func:`fit` (the Trainer's loop, the best checkpoint picked
-by dev entity F1 with the same windowed, constrained decoding as ``nerkit evaluate``) ->
-:func:`finish` (the model folder and the reports written next to it).
+:func:`~nerkit.training.run_folder.open_run_folder` (the output folder checked and made ready,
+the checkpoint ``--resume`` continues) -> :func:`~nerkit.training.data.prepare_data` (splits,
+labels, training windows: nothing truncated) -> :func:`build_model` (the classifier, its encoder
+cut to the layers kept, an optional layer mix and CRF head) -> :func:`fit` (the Trainer's loop,
+the best checkpoint picked by dev entity F1 with the same windowed, constrained decoding as
+``nerkit evaluate``) -> :func:`finish` (the model folder and the reports written next to it).
+Each stage runs in every process of a ``torchrun`` run; what writes runs on rank 0
+(:mod:`~nerkit.training.ranks`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -33,9 +36,11 @@ from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix
 from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
 from nerkit.runtimes.cpu import configure_torch_threads
 from nerkit.training.config import TrainConfig
-from nerkit.training.data import TrainingData, prepare_data
+from nerkit.training.data import TrainingData, prepare_data, windows_digest
 from nerkit.training.model_card import write_model_card
+from nerkit.training.ranks import Ranks, quiet_other_ranks
 from nerkit.training.reports import score_splits, write_json, write_text
+from nerkit.training.run_folder import CHECKPOINTS, RunFolder, discard, open_run_folder, publish
 from nerkit.training.scoring import DevScorer, crf_scores, training_predictor
 from nerkit.training.trainer import (
     ElapsedCallback,
@@ -56,29 +61,6 @@ PROBE_FILE = "layer_probe.json"
 
 
 @dataclass(frozen=True)
-class RunFolder:
-    """The output folder of a run, and whether a checkpoint in it is continued (``--resume``)."""
-
-    path: Path
-    resume: bool
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
-
-    @classmethod
-    def open(cls, config: TrainConfig) -> RunFolder:
-        """Create ``config.output_dir``; resume only if asked and a checkpoint is there."""
-        path = Path(config.output_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        resume = config.resume and any((path / "checkpoints").glob("checkpoint-*"))
-        if config.resume and not resume:
-            logger.warning("--resume: no checkpoint in %s; starting from scratch",
-                           path / "checkpoints")
-        return cls(path, resume)
-
-
-@dataclass(frozen=True)
 class BuiltModel:
     """What :func:`build_model` builds: the model to train and the layer probe's result."""
 
@@ -96,25 +78,45 @@ class Fitted:
     train_loss: float
     seconds: float  # all sessions of a resumed run
     seconds_before: float  # sessions before this one (0 unless resumed)
+    processes: int  # torchrun / accelerate processes that trained together
 
 
 def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     """Train, keep the best checkpoint by dev F1, save the model folder and its reports.
 
+    Under ``torchrun`` / ``accelerate launch`` every process calls this; rank 0 checks and
+    writes the folder, the others train their share of each batch and wait for it.
     ``callbacks``: more Trainer callbacks (``nerkit tune`` prunes trials with one). Returns the
     results written to ``eval_results.json``.
     """
     config.check()
     started = time.time()
+    has_dev = config.data is not None or config.dev is not None
+    args = training_arguments(config, Path(config.output_dir) / CHECKPOINTS, has_dev)
+    ranks = join_processes(args)
+    # before any data or model is loaded: a refused or unwritable folder costs nothing
+    folder = ranks.on_main(open_run_folder, config)
     set_seed(config.seed)
     data = prepare_data(config)
-    folder = RunFolder.open(config)
-    built = build_model(config, data, folder)
-    fitted = fit(config, data, built, folder, started, callbacks)
-    return finish(config, data, built, fitted, folder)
+    # every rank encodes the data itself (seeded context dropout): the windows must agree
+    ranks.agree("training windows", windows_digest(data.windows))
+    built = build_model(config, data, folder, ranks)
+    fitted = fit(config, data, built, folder, args, started, ranks, callbacks)
+    return finish(config, data, built, fitted, folder, ranks)
 
 
-def build_model(config: TrainConfig, data: TrainingData, folder: RunFolder) -> BuiltModel:
+def join_processes(args: TrainingArguments) -> Ranks:
+    """The ranks of this run: asking the Trainer's arguments for their device joins the processes
+    of a ``torchrun`` / ``accelerate launch`` run into one process group."""
+    _ = args.device
+    ranks = Ranks.current()
+    quiet_other_ranks(ranks)
+    return ranks
+
+
+def build_model(
+    config: TrainConfig, data: TrainingData, folder: RunFolder, ranks: Ranks
+) -> BuiltModel:
     """A new classifier on the encoder, cut to the layers kept, with the optional parts."""
     model, _ = new_classifier(config.model, data.labels, tokenizer=data.tokenizer)
     if config.freeze_embeddings:
@@ -124,7 +126,7 @@ def build_model(config: TrainConfig, data: TrainingData, folder: RunFolder) -> B
         model.get_input_embeddings().weight.requires_grad_(False)
     # the thread count tagging uses (one per physical core), for the probe and the training loop
     configure_torch_threads()
-    probe = cut_encoder(config, model, data, folder)
+    probe = cut_encoder(config, model, data, folder, ranks)
     if config.layer_mix:
         from nerkit.modeling.layer_mix import wrap_with_layer_mix
 
@@ -140,15 +142,29 @@ def build_model(config: TrainConfig, data: TrainingData, folder: RunFolder) -> B
 
 
 def cut_encoder(
-    config: TrainConfig, model: Any, data: TrainingData, folder: RunFolder
+    config: TrainConfig, model: Any, data: TrainingData, folder: RunFolder, ranks: Ranks
 ) -> ProbeResult | None:
     """Keep the encoder layers ``config.encoder_layers`` asks for; returns the layer probe's
     result when ``auto`` let the probe choose (None otherwise, or when the layers cannot be cut).
+
+    The probe runs on rank 0 and every rank keeps the layers it chose.
     """
     if isinstance(config.encoder_layers, int):
         keep_encoder_layers(model, config.encoder_layers)
     if config.encoder_layers != "auto":
         return None
+    probe = ranks.on_main(find_probe, model, data, folder)
+    if probe is None:
+        logger.info("layer probe: this encoder's layers cannot be cut; keeping all")
+        return None
+    logger.info("%s", probe.summary())
+    if probe.layers < probe.total_layers:
+        keep_encoder_layers(model, probe.layers)
+    return probe
+
+
+def find_probe(model: Any, data: TrainingData, folder: RunFolder) -> ProbeResult | None:
+    """The layer probe's result: read back on ``--resume``, else probed and saved."""
     probe_file = folder.checkpoints / PROBE_FILE
     # on --resume the checkpoints were trained with the layers chosen then; the probe is
     # deterministic, so reading its result back gives the same choice without the wait
@@ -158,12 +174,6 @@ def cut_encoder(
         if probe is not None:
             probe_file.parent.mkdir(parents=True, exist_ok=True)
             write_text(probe_file, json.dumps(probe.as_dict()) + "\n")
-    if probe is None:
-        logger.info("layer probe: this encoder's layers cannot be cut; keeping all")
-        return None
-    logger.info("%s", probe.summary())
-    if probe.layers < probe.total_layers:
-        keep_encoder_layers(model, probe.layers)
     return probe
 
 
@@ -202,19 +212,24 @@ def read_probe(path: Path) -> ProbeResult | None:
 
 
 def fit(
-    config: TrainConfig, data: TrainingData, built: BuiltModel, folder: RunFolder, started: float,
+    config: TrainConfig,
+    data: TrainingData,
+    built: BuiltModel,
+    folder: RunFolder,
+    args: TrainingArguments,
+    started: float,
+    ranks: Ranks,
     extra_callbacks: Sequence[Any] = (),
 ) -> Fitted:
-    """Run the Trainer (continuing the last checkpoint on resume) and load the best model."""
-    has_dev = data.splits.dev is not None
-    args = training_arguments(config, folder.checkpoints, has_dev)
-    before = read_elapsed(folder.checkpoints) if folder.resume else 0.0
+    """Run the Trainer (continuing the checkpoint on resume) and load the best model."""
+    before = read_elapsed(folder.checkpoint) if folder.resume else 0.0
     callbacks: list[Any] = [
-        *tracker_callbacks(config, folder.path),
+        # rank 0 writes the TensorBoard events
+        *(tracker_callbacks(config, folder.path) if ranks.is_main else ()),
         ElapsedCallback(started, before),
         *extra_callbacks,
     ]
-    if config.early_stopping and has_dev:
+    if config.early_stopping and args.eval_strategy != "no":
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))
     trainer = NerTrainer(
         model=built.model,
@@ -227,35 +242,73 @@ def fit(
         head_lr=config.head_learning_rate,
         layer_lr_decay=config.layer_lr_decay,
     )
-    output = trainer.train(resume_from_checkpoint=True if folder.resume else None)
+    logger.info("batch: %d windows per process x %d processes = %d windows per optimizer step",
+                args.per_device_train_batch_size, args.world_size, global_batch(args))
+    if folder.resume:
+        logger.info("--resume: continuing %s", folder.checkpoint)
+    output = trainer.train(resume_from_checkpoint=folder.checkpoint)
     seconds = before + time.time() - started
     model = trainer.model
     model.eval()
-    return Fitted(model, trainer.state, args, output.training_loss, seconds, before)
+    return Fitted(model, trainer.state, args, output.training_loss, seconds, before, ranks.size)
+
+
+def global_batch(args: TrainingArguments) -> int:
+    """Training windows per optimizer step, all processes together."""
+    return args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
 
 
 def finish(
-    config: TrainConfig, data: TrainingData, built: BuiltModel, fitted: Fitted, folder: RunFolder
+    config: TrainConfig,
+    data: TrainingData,
+    built: BuiltModel,
+    fitted: Fitted,
+    folder: RunFolder,
+    ranks: Ranks,
 ) -> dict[str, Any]:
-    """Save the model folder, score dev and test, write the reports and the model card."""
-    model = fitted.model
-    crf = crf_scores(model)
+    """Write the model folder once (rank 0; the other ranks wait) and return its results.
+
+    The best dev F1 of every rank is recorded: the ranks must agree on it, since each picks
+    the best checkpoint by it.
+    """
+    crf = crf_scores(fitted.model)
     if crf is not None:
         # the scores go to nerkit.json; the saved weights stay a plain token classifier
-        del model.crf
+        del fitted.model.crf
+    best_by_process = ranks.gather(fitted.state.best_metric)
+    return ranks.on_main(
+        write_model_folder, config, data, built, fitted, folder, crf, best_by_process
+    )
+
+
+def write_model_folder(
+    config: TrainConfig,
+    data: TrainingData,
+    built: BuiltModel,
+    fitted: Fitted,
+    folder: RunFolder,
+    crf: dict[str, Any] | None,
+    best_by_process: list[float | None],
+) -> dict[str, Any]:
+    """Save the model, score dev and test, write the reports and the model card in a folder
+    beside the target, then move it in (:func:`~nerkit.training.run_folder.publish`)."""
+    model = fitted.model
     language = CORPORA[config.data].language if config.data in CORPORA else "es"
     meta = ModelMeta(max_length=config.max_length, decoding=config.decoding, language=language,
                      encoder=str(config.model), crf=crf, context=config.context)
-    save_classifier(folder.path, model, data.tokenizer, meta)
+    staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=folder.path))
+    save_classifier(staging, model, data.tokenizer, meta)
     results = run_results(data, built, fitted, folder)
+    results["best_dev_f1_by_process"] = best_by_process
     predictor = training_predictor(model, crf, data.tokenizer, data.labels, config)
-    results.update(score_splits(predictor, data.splits, config.eval_batch_size, folder.path))
-    write_json(folder.path / "eval_results.json", results)
-    write_json(folder.path / "training_args.json",
+    results.update(score_splits(predictor, data.splits, config.eval_batch_size, staging))
+    write_json(staging / "eval_results.json", results)
+    write_json(staging / "training_args.json",
                {"nerkit": asdict(config), "transformers": fitted.args.to_dict()}, default=str)
-    write_model_card(folder.path, config, data.labels, data.splits, results)
+    write_model_card(staging, config, data.labels, data.splits, results, name=folder.path.name)
+    publish(staging, folder.path)
     if not config.keep_checkpoints:
-        shutil.rmtree(folder.checkpoints, ignore_errors=True)
+        discard(folder.checkpoints)
     return results
 
 
@@ -274,6 +327,8 @@ def run_results(
         "encoding": data.encoding,
         "device": str(next(model.parameters()).device),
         "torch_threads": torch.get_num_threads(),
+        "processes": fitted.processes,
+        "global_batch_size": global_batch(fitted.args),
         "encoder_layers": model.base_model.config.num_hidden_layers,
         "layer_mix": model.layer_mix.shares() if hasattr(model, "layer_mix") else None,
         "layer_probe": built.probe.as_dict() if built.probe else None,

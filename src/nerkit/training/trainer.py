@@ -14,12 +14,16 @@ on stdout: the Trainer's bar (:class:`TrainingProgress`, without the Python-dict
 (:class:`LogCallback`, dev F1 in percent with two decimals, like every score nerkit prints).
 The trackers (``--report-to``) are the Trainer's own integrations, TensorBoard writing into the
 run's ``runs/`` folder (:func:`tracker_callbacks`).
+On several processes the dev F1 is computed once, by rank 0, and sent to the others
+(:mod:`nerkit.training.ranks`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -28,17 +32,21 @@ from typing import Any
 
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
-from transformers.trainer_utils import get_last_checkpoint
 
 from nerkit.modeling.encoding import Window
 from nerkit.modeling.progress import progress_bar
 from nerkit.training.config import TrainConfig, trackers
+from nerkit.training.ranks import Ranks
+from nerkit.training.reports import write_text
 
 logger = logging.getLogger("nerkit")
 
 # seconds of training before each checkpoint, in its folder, so that a resumed run reports
 # the time of all its sessions, not only of the last one
 ELAPSED_FILE = "nerkit_elapsed.json"
+
+# the shortest interval between the checkpoints of a --max-steps run (see checkpoint_interval)
+MIN_CHECKPOINT_STEPS = 10
 
 _LAYER_INDEX = re.compile(r"\.layer\.(\d+)\.")
 
@@ -176,13 +184,20 @@ class NerTrainer(Trainer):
         start = time.time()
         was_training = self.model.training
         self.model.eval()
-        scores = self.dev_scorer(self.model)
+        # Scored once, by rank 0, on every dev sentence; every rank gets the same scores, which
+        # the Trainer needs on each rank to pick the same best checkpoint.
+        ranks = Ranks.current()
+        before = getattr(self.dev_scorer, "scored", 0)
+        scores = ranks.on_main(self.dev_scorer, self.model)
+        scored = sum(ranks.gather(getattr(self.dev_scorer, "scored", 0) - before))
         if was_training:
             self.model.train()
         metrics = {
             f"{metric_key_prefix}_f1": scores["micro"]["f1"],
             f"{metric_key_prefix}_precision": scores["micro"]["precision"],
             f"{metric_key_prefix}_recall": scores["micro"]["recall"],
+            # sentences scored by all processes together: each dev sentence once
+            f"{metric_key_prefix}_sentences": scored,
             f"{metric_key_prefix}_runtime": round(time.time() - start, 2),
         }
         self.log(metrics)
@@ -192,11 +207,44 @@ class NerTrainer(Trainer):
         return metrics
 
 
+def checkpoint_interval(config: TrainConfig) -> int | None:
+    """Optimizer steps between checkpoints (and dev evaluations); None: one per epoch.
+
+    With ``--max-steps`` a run saves every quarter of its steps, so that a killed run loses at
+    most a quarter of its work, but not more often than every :data:`MIN_CHECKPOINT_STEPS`:
+    a checkpoint and its dev evaluation cost more than redoing a few steps, and in a short run
+    an early checkpoint that ties on dev F1 would be kept over the trained one. The Trainer
+    also saves (and scores) the last step. ``--save-steps`` sets the interval.
+
+    >>> [checkpoint_interval(TrainConfig(max_steps=n)) for n in (4, 12, 100, 2000)]
+    [10, 10, 25, 500]
+    >>> checkpoint_interval(TrainConfig()) is None
+    True
+    """
+    if config.save_steps is not None:
+        return config.save_steps
+    if config.max_steps > 0:
+        return max(MIN_CHECKPOINT_STEPS, math.ceil(config.max_steps / 4))
+    return None
+
+
+def cpu_processes() -> bool:
+    """Several processes (torchrun, accelerate launch) on a machine without an accelerator.
+
+    The Trainer then needs ``use_cpu`` to join its processes into one run (gloo); without it,
+    each process would train on its own and write the same folder.
+    """
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.accelerator.is_available()
+
+
 def training_arguments(config: TrainConfig, checkpoints: Path, has_dev: bool) -> TrainingArguments:
-    """The Trainer's settings for ``config``: evaluate and save once per epoch (or once, at
-    ``max_steps``), keep the best checkpoint by dev F1 when there is a dev split."""
-    steps_mode = config.max_steps > 0
-    strategy = ("steps" if steps_mode else "epoch") if has_dev else "no"
+    """The Trainer's settings for ``config``: evaluate and save once per epoch (or every
+    :func:`checkpoint_interval` steps), keep the best checkpoint by dev F1 when there is a dev
+    split. Creating them joins the processes of a ``torchrun`` run into one process group."""
+    interval = checkpoint_interval(config)
+    save = "steps" if interval else "epoch"
     return TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=config.batch_size,
@@ -208,10 +256,10 @@ def training_arguments(config: TrainConfig, checkpoints: Path, has_dev: bool) ->
         warmup_steps=config.warmup_ratio,
         weight_decay=config.weight_decay,
         seed=config.seed,
-        eval_strategy=strategy,
-        save_strategy=strategy if has_dev else ("steps" if steps_mode else "epoch"),
-        eval_steps=config.max_steps if steps_mode else None,
-        save_steps=config.max_steps if steps_mode else None,
+        eval_strategy=save if has_dev else "no",
+        save_strategy=save,
+        eval_steps=interval if has_dev else None,
+        save_steps=interval,
         save_total_limit=2,
         load_best_model_at_end=has_dev,
         metric_for_best_model="f1" if has_dev else None,
@@ -222,6 +270,7 @@ def training_arguments(config: TrainConfig, checkpoints: Path, has_dev: bool) ->
         report_to=[t for t in trackers(config.report_to) if t != "tensorboard"] or "none",
         bf16=config.bf16,
         fp16=config.fp16,
+        use_cpu=cpu_processes(),
         dataloader_num_workers=0,
         dataloader_pin_memory=_has_gpu(),  # on a CPU, pinning only warns
         remove_unused_columns=False,
@@ -314,7 +363,7 @@ def log_line(logs: dict[str, Any], step: int, max_steps: int) -> str:
 
 class ElapsedCallback(TrainerCallback):
     """Writes the training time so far (``before`` plus this session's) into each checkpoint
-    as it is saved, for :func:`read_elapsed` to pick up on ``--resume``."""
+    as it is saved (rank 0 only), for :func:`read_elapsed` to pick up on ``--resume``."""
 
     def __init__(self, started: float, before: float) -> None:
         self.started = started
@@ -322,20 +371,19 @@ class ElapsedCallback(TrainerCallback):
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if folder.is_dir():
+        if state.is_world_process_zero and folder.is_dir():
             seconds = self.before + time.time() - self.started
-            (folder / ELAPSED_FILE).write_text(
-                json.dumps({"seconds": round(seconds, 1)}) + "\n", encoding="utf-8"
-            )
+            write_text(folder / ELAPSED_FILE, json.dumps({"seconds": round(seconds, 1)}) + "\n")
 
 
-def read_elapsed(checkpoints: Path) -> float:
-    """Seconds spent up to the checkpoint that ``--resume`` continues from (0 if unknown)."""
-    last = get_last_checkpoint(str(checkpoints))
-    path = Path(last) / ELAPSED_FILE if last else None
-    if path is None or not path.exists():
+def read_elapsed(checkpoint: str | Path | None) -> float:
+    """Seconds spent up to ``checkpoint``, the one ``--resume`` continues (0 if unknown)."""
+    if checkpoint is None:
+        return 0.0
+    path = Path(checkpoint) / ELAPSED_FILE
+    if not path.exists():
         logger.warning("--resume: no %s in %s; train_seconds counts this session only",
-                       ELAPSED_FILE, last)
+                       ELAPSED_FILE, checkpoint)
         return 0.0
     try:
         return float(json.loads(path.read_text(encoding="utf-8"))["seconds"])
