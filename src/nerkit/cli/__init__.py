@@ -24,6 +24,7 @@ DOCS = "Documentation: README.md in the nerkit repository."
 # nothing heavy until its command runs
 COMMANDS = (
     "data", "train", "evaluate", "score", "report", "predict", "serve", "render", "export",
+    "push",
 )
 
 

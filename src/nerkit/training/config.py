@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -24,6 +25,8 @@ logger = logging.getLogger("nerkit")
 # batch orders the Trainer offers; decodings nerkit.tagging.decode offers (a test keeps them equal)
 SAMPLINGS = ("random", "group_by_length")
 DECODINGS = ("viterbi", "argmax")
+# a language tag: an ISO 639 code, optionally followed by BCP 47 subtags (pt-BR, zh-Hant)
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 def setting(default: Any, help: str, **flag: Any) -> Any:
@@ -64,6 +67,11 @@ class TrainConfig:
     test: str | None = setting(None, "test column file, scored once at the end", metavar="FILE")
     data_dir: str | None = setting(
         None, "folder holding conll2002/ (else $NERKIT_DATA)", metavar="DIR"
+    )
+    language: str | None = setting(
+        None, "language of the data, an ISO 639 code (en, es, de, pt-BR...), recorded in "
+        "nerkit.json for splitting raw text into words; default: the named corpus's, else "
+        "detected from the training words and stated in the log", metavar="CODE"
     )
     max_length: int = setting(
         128, "subword pieces per window; longer sentences are split into overlapping windows, "
@@ -200,6 +208,10 @@ class TrainConfig:
         if self.data is not None and self.data not in CORPORA:
             raise ConfigError(
                 f"unknown corpus {self.data!r}; known: {', '.join(CORPORA)}; or use --train FILE"
+            )
+        if self.language is not None and not LANGUAGE_CODE.match(self.language):
+            raise ConfigError(
+                f"language must be an ISO 639 code such as en, es or pt-BR, not {self.language!r}"
             )
         if self.sampling not in SAMPLINGS:
             raise ConfigError(f"sampling must be random or group_by_length, not {self.sampling!r}")

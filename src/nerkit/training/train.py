@@ -28,14 +28,15 @@ from transformers import (
 )
 from transformers.integrations import TensorBoardCallback
 
-from nerkit.conll.corpus import CORPORA
 from nerkit.errors import ConfigError
 from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix, save_classifier
+from nerkit.modeling.hub import hub_id_of
 from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
 from nerkit.runtimes.cpu import configure_torch_threads
 from nerkit.training.config import TrainConfig
 from nerkit.training.data import TrainingData, prepare_data
-from nerkit.training.model_card import write_model_card
+from nerkit.training.language import LanguageChoice, choose_language
+from nerkit.training.model_card import library_versions, write_model_card
 from nerkit.training.reports import score_splits, write_json, write_text
 from nerkit.training.scoring import DevScorer, crf_scores, training_predictor
 from nerkit.training.trainer import (
@@ -107,10 +108,11 @@ def train(config: TrainConfig) -> dict[str, Any]:
     started = time.time()
     set_seed(config.seed)
     data = prepare_data(config)
+    language = choose_language(config, data.splits)  # stated in the log before training
     folder = RunFolder.open(config)
     built = build_model(config, data, folder)
     fitted = fit(config, data, built, folder, started)
-    return finish(config, data, built, fitted, folder)
+    return finish(config, data, built, fitted, folder, language)
 
 
 def build_model(config: TrainConfig, data: TrainingData, folder: RunFolder) -> BuiltModel:
@@ -232,7 +234,12 @@ def fit(
 
 
 def finish(
-    config: TrainConfig, data: TrainingData, built: BuiltModel, fitted: Fitted, folder: RunFolder
+    config: TrainConfig,
+    data: TrainingData,
+    built: BuiltModel,
+    fitted: Fitted,
+    folder: RunFolder,
+    language: LanguageChoice,
 ) -> dict[str, Any]:
     """Save the model folder, score dev and test, write the reports and the model card."""
     model = fitted.model
@@ -240,17 +247,20 @@ def finish(
     if crf is not None:
         # the scores go to nerkit.json; the saved weights stay a plain token classifier
         del model.crf
-    language = CORPORA[config.data].language if config.data in CORPORA else "es"
-    meta = ModelMeta(max_length=config.max_length, decoding=config.decoding, language=language,
+    meta = ModelMeta(max_length=config.max_length, decoding=config.decoding, language=language.code,
                      encoder=str(config.model), crf=crf, context=config.context)
     save_classifier(folder.path, model, data.tokenizer, meta)
     results = run_results(data, built, fitted, folder)
+    # for the model card: how the language was chosen, and the encoder's hub id (None for a
+    # local folder: a card's base_model must be a hub id, never a path on this machine)
+    results.update(language=language.as_dict(), base_model=hub_id_of(config.model),
+                   versions=library_versions())
     predictor = training_predictor(model, crf, data.tokenizer, data.labels, config)
     results.update(score_splits(predictor, data.splits, config.eval_batch_size, folder.path))
     write_json(folder.path / "eval_results.json", results)
     write_json(folder.path / "training_args.json",
                {"nerkit": asdict(config), "transformers": fitted.args.to_dict()}, default=str)
-    write_model_card(folder.path, config, data.labels, data.splits, results)
+    write_model_card(folder.path)
     if not config.keep_checkpoints:
         shutil.rmtree(folder.checkpoints, ignore_errors=True)
     return results
