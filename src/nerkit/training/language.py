@@ -1,11 +1,11 @@
 """The language a model is trained for: given, from the named corpus, or detected from the data.
 
-It is recorded in ``nerkit.json`` (the :class:`~nerkit.tagging.tagger.Tagger` picks how raw text
-is split into words by it) and in the model card's metadata, so it must never be a silent
+It is recorded in ``nerkit.json`` (the :class:`~nerkit.tagging.tagger.Tagger` splits raw text
+into words by it) and in the model card's metadata, so it must never be a silent
 default. :func:`choose_language` takes ``--language`` when given, else the named corpus's
-language (``conll2002-nl`` is Dutch), else detects it from the training words with
-`py3langid <https://pypi.org/project/py3langid/>`_ (a naive Bayes identifier of 140 languages
-that ships its model in the package: nothing is downloaded). Whichever way, the log says which
+language (``conll2002-nl`` is Dutch), else detects it from the training words with py3langid
+(PyPI; a naive Bayes identifier of 140 languages that ships its model in the package: nothing is
+downloaded). Whichever way, the log says which
 language and why; an uncertain detection is a warning that names the runner-up and the flag.
 """
 

@@ -1,11 +1,12 @@
 """The model card (``README.md``) of a trained model, built with ``huggingface_hub``'s ModelCard.
 
 The metadata is a :class:`huggingface_hub.ModelCardData` (language, license, base model id,
-datasets, a ``model-index`` with the scores), rendered by :meth:`huggingface_hub.ModelCard.
-from_template` over ``templates/model_card.md``, which holds the prose. Everything comes from
-the files of the model folder (``nerkit.json``, ``config.json``, ``eval_results.json``,
-``training_args.json``, the split results), so ``nerkit train`` and ``nerkit push`` build the
-same card; push adds what only the user knows (the repository, the license, a hub dataset).
+datasets, a ``model-index`` with the scores), rendered by
+:meth:`huggingface_hub.ModelCard.from_template` over ``templates/model_card.md``, which holds the
+prose. Everything comes from the files of the model folder (``nerkit.json``, ``config.json``,
+``eval_results.json``, ``training_args.json``, the split results), so ``nerkit train`` and
+``nerkit push`` build the same card; push adds what only the user knows (the repository, the
+license, a hub dataset).
 
 The metadata never says what nerkit cannot know: no local path as ``base_model`` (a local
 encoder folder has no hub id unless one is given), no made-up dataset for custom data, no
