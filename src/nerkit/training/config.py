@@ -69,7 +69,7 @@ class TrainConfig:
         None, "folder holding conll2002/ (else $NERKIT_DATA)", metavar="DIR"
     )
     language: str | None = setting(
-        None, "language of the data, an ISO 639 code (en, es, de, pt-BR...), recorded in "
+        None, "language of the data, an ISO 639 code (en, es, de...), recorded in "
         "nerkit.json for splitting raw text into words; default: the named corpus's, else "
         "detected from the training words and stated in the log", metavar="CODE"
     )
