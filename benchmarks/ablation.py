@@ -38,7 +38,8 @@ import env_info
 import numpy as np
 from run_settings import SETTINGS_BEFORE, recorded_settings
 
-from nerkit.conll.corpus import Sentence, load_split
+from nerkit.conll.corpus import Sentence
+from nerkit.conll.formats import load_split
 from nerkit.conll.metrics import score
 from nerkit.tagging.tagger import Tagger
 

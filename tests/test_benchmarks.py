@@ -311,7 +311,7 @@ def test_ablation_prediction_rows(tmp_path: Path, tiny_model: Path) -> None:
     report = ablation.main(["--model", str(tiny_model), "--data", str(test), "--splits", "test",
                             "--runs", f"tiny={tiny_model}", "--json", str(out)])
     rows = report["prediction"]["test"]
-    expected = evaluate_model(tiny_model, test, write=False)["entity"]["micro"]["f1"]
+    expected = evaluate_model(tiny_model, test)["entity"]["micro"]["f1"]
     assert rows["viterbi+windows"]["f1"] == pytest.approx(expected)
     # max_length 16: the long sentence does not fit, and its cut words count as O
     assert rows["_truncation"]["sentences_cut"] == 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import conll2002
 
-from nerkit.conll.corpus import corpus_stats, read_column_file, resolve_corpus
+from nerkit.conll.corpus import corpus_stats, read_column_file, resolve_corpus, write_column_file
 from nerkit.errors import CorpusNotFoundError, DataFormatError
 
 
@@ -120,3 +122,76 @@ def test_ned_train_documents() -> None:
     assert f.documents == 287
     assert len(f.sentences) == 15806
     assert sum(len(s) for s in f.sentences) == 202644
+
+
+# ---------------------------------------------------------------- checksums and writing
+
+def test_checksum_table_matches_the_shared_files() -> None:
+    """Every file of the named corpora has a sha256, and it is that of the documented copy
+    (tests/../shared/data/conll2002, see its SOURCE.md)."""
+    import hashlib
+
+    from nerkit.conll.corpus import CORPORA
+
+    for corpus in CORPORA.values():
+        assert set(corpus.sha256) == set(corpus.files.values())
+        for name, digest in corpus.sha256.items():
+            assert hashlib.sha256(conll2002(name).read_bytes()).hexdigest() == digest, name
+
+
+def test_download_checks_the_checksum(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real download through urllib (from a file:// mirror): the right bytes land in the cache,
+    changed bytes or an unknown checksum land nowhere."""
+    from nerkit.conll import corpus
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NERKIT_DATA", raising=False)
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(conll2002("esp.testb"), mirror / "esp.testb")
+    real = corpus.CORPORA["conll2002-es"]
+    monkeypatch.setitem(corpus.CORPORA, "conll2002-es",
+                        dataclasses.replace(real, url=mirror.as_uri() + "/"))
+    got = resolve_corpus("conll2002-es", "test")
+    assert got == tmp_path / "cache" / "nerkit" / "data" / "conll2002" / "esp.testb"
+    assert got.read_bytes() == (mirror / "esp.testb").read_bytes()
+
+    (mirror / "esp.testa").write_text("a X O\n")  # not the real dev file
+    with pytest.raises(CorpusNotFoundError, match="checksum mismatch .*esp.testa: sha256 "):
+        resolve_corpus("conll2002-es", "dev")
+    assert not any((tmp_path / "cache").rglob("esp.testa*"))
+    monkeypatch.setitem(corpus.CORPORA, "conll2002-es",
+                        dataclasses.replace(real, url=mirror.as_uri() + "/", sha256={}))
+    with pytest.raises(CorpusNotFoundError, match="no checksum is known"):
+        resolve_corpus("conll2002-es", "dev")
+
+
+def test_docstart_blocks_are_written_back(tmp_path: Path) -> None:
+    source = write(tmp_path, "a X O\n\n-DOCSTART- -X- O\n\nb X B-PER\n\nc X O\n"
+                             "-DOCSTART- -X- O\nd X O\n")
+    column_file = read_column_file(source)
+    out = tmp_path / "out.conll"
+    write_column_file(out, (s.columns for s in column_file.sentences),
+                      [s.doc_id for s in column_file.sentences])
+    assert out.read_text() == ("a X O\n\n-DOCSTART- -X- O\n\nb X B-PER\n\nc X O\n\n"
+                               "-DOCSTART- -X- O\n\nd X O\n\n")
+    again = read_column_file(out)
+    assert again.documents == 2
+    assert [(s.words, s.doc_id) for s in again.sentences] == [
+        (s.words, s.doc_id) for s in column_file.sentences]
+
+
+def test_unwritable_outputs_are_one_line_errors(tmp_path: Path) -> None:
+    from nerkit.errors import OutputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for path, message in (
+        (tmp_path / "missing" / "out.conll", "the folder .*missing does not exist"),
+        (blocker / "out.conll", "file is a file, not a folder"),
+        (tmp_path, "it is a folder; name a file"),
+    ):
+        with pytest.raises(OutputError, match=message) as info:
+            write_column_file(path, [[("a", "O")]])
+        assert "\n" not in str(info.value) and ".tmp" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # no temporary left behind

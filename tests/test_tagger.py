@@ -119,10 +119,10 @@ def test_tag_tokens_equals_evaluate_on_esp_testb(tmp_path: Path, tiny_model: Pat
     path = conll2002("esp.testb")
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
-    results = evaluate_model(model, str(path), "test")
+    results = evaluate_model(model, str(path), "test", output_dir=tmp_path / "eval")
     predicted = [
         [line.split()[-1] for line in block.splitlines()]
-        for block in (model / "test_predictions.txt").read_text().split("\n\n")
+        for block in (tmp_path / "eval" / "test_predictions.txt").read_text().split("\n\n")
         if block.strip()
     ]
     sentences = read_sentences(path)

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def test_every_setting_has_its_flag_and_every_old_flag_stays() -> None:
     names = {f.name for f in fields(TrainConfig)}
     # `extra` holds free-form notes: a config-file setting, not a flag
     assert names - set(actions) == {"extra"}
-    assert set(actions) - names == {"help", "config", "json"}
+    assert set(actions) - names == {"help", "config", "print_config", "json", "quiet"}
     options = {o for a in actions.values() for o in a.option_strings}
     assert set(FLAGS_BEFORE) <= options
     assert actions["learning_rate"].option_strings == ["--learning-rate", "--lr"]
@@ -219,3 +219,108 @@ def test_config_file_error_is_one_line_exit_2(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "epochs must be a number" in err, err
     assert TrainConfig.from_file(path, epochs=2.0).epochs == 2.0  # a flag replaces the value
+
+
+def print_config(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    """What ``nerkit train ... --print-config`` prints, parsed: it must be JSON alone."""
+    assert main(["train", *argv, "--print-config"]) == 0
+    out = capsys.readouterr().out
+    return json.loads(out)
+
+
+def test_print_config_is_defaults_then_file_then_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"epochs": 5, "learning_rate": 3e-4, "crf": True}))
+    printed = print_config(capsys, *BASE, "--data", "conll2002-es", "--config", str(path),
+                           "--lr", "2e-5")
+    expected = TrainConfig(model="m", output_dir="o", data="conll2002-es", epochs=5,
+                           learning_rate=2e-5, crf=True)
+    assert printed == asdict(expected)
+    assert list(printed) == [f.name for f in fields(TrainConfig)]  # every setting, in order
+
+
+def test_printed_config_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What --print-config prints, given back to --config, gives the same settings (and
+    prints the same text again)."""
+    first = print_config(capsys, *BASE, "--train", "t.conll", "--dev", "d.conll", "--context",
+                         "0", "--encoder-layers", "6", "--head-learning-rate", "2e-3",
+                         "--report-to", "none", "--epochs", "2.5")
+    path = tmp_path / "printed.json"
+    path.write_text(json.dumps(first))
+    assert print_config(capsys, "--config", str(path)) == first
+    config = TrainConfig.from_file(path)
+    assert config == TrainConfig.from_settings(first)
+    assert (config.context, config.context_dropout, config.encoder_layers) == (0, 0.0, "6")
+
+
+def test_recorded_run_round_trips(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run's training_args.json is accepted back by --config and gives the TrainConfig the
+    run was trained with (its "nerkit" part; the Trainer's part is derived and ignored)."""
+    recorded = tiny_model / "training_args.json"
+    settings = json.loads(recorded.read_text())["nerkit"]
+    config = TrainConfig.from_file(recorded)
+    assert config == TrainConfig(**settings)
+    assert asdict(config) == settings
+    assert print_config(capsys, "--config", str(recorded)) == settings
+    # a flag still wins over the recorded value
+    assert TrainConfig.from_file(recorded, epochs=7.0).epochs == 7.0
+
+
+def test_recorded_file_with_other_keys_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"nerkit": {"epochs": 2}, "transformers": {}, "note": 1}))
+    with pytest.raises(ConfigError, match="unknown settings nerkit, note, transformers"):
+        TrainConfig.from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("report_to", "message"),
+    [
+        ("tensorbord", "unknown tracker 'tensorbord'; choose from tensorboard, mlflow, wandb"),
+        ("none,tensorboard", "none means no tracker"),
+        ("", "report_to is empty"),
+    ],
+)
+def test_bad_trackers(tmp_path: Path, report_to: str, message: str) -> None:
+    base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**base, report_to=report_to).check()
+
+
+def test_a_tracker_without_its_package_is_refused_before_training(tmp_path: Path) -> None:
+    import importlib.util
+
+    base = {"model": "x", "output_dir": str(tmp_path), "train": str(DATA / "tiny.train")}
+    for name in ("mlflow", "wandb"):
+        config = TrainConfig(**base, report_to=f"tensorboard,{name}")
+        if importlib.util.find_spec(name) is None:
+            with pytest.raises(ConfigError, match=f"needs the {name} package: pip install"):
+                config.check()
+        else:
+            config.check()
+
+
+def test_report_to_reaches_the_trainer(tmp_path: Path) -> None:
+    """TensorBoard is nerkit's own callback, writing into DIR/runs; the other trackers go to
+    the Trainer's report_to; none: no tracker at all."""
+    from transformers.integrations import TensorBoardCallback
+
+    from nerkit.training.trainer import tracker_callbacks, training_arguments
+
+    config = TrainConfig(model="m", output_dir="o", data="conll2002-es")
+    args = training_arguments(config, tmp_path / "checkpoints", has_dev=True)
+    assert args.report_to == []
+    (callback,) = tracker_callbacks(config, tmp_path)
+    assert isinstance(callback, TensorBoardCallback)
+    assert Path(callback.tb_writer.log_dir) == tmp_path / "runs"
+    callback.tb_writer.close()
+    both = TrainConfig(model="m", output_dir="o", data="conll2002-es",
+                       report_to="tensorboard, mlflow")
+    assert training_arguments(both, tmp_path, has_dev=True).report_to == ["mlflow"]
+    assert training_arguments(replace(config, report_to="wandb"), tmp_path, True).report_to == [
+        "wandb"]
+    none = replace(config, report_to="none")
+    assert training_arguments(none, tmp_path, has_dev=True).report_to == []
+    assert tracker_callbacks(none, tmp_path) == []

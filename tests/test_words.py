@@ -166,8 +166,8 @@ def test_splitters_satisfy_the_protocol() -> None:
 def test_unknown_language_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="'fr'.*es, nl"):
         ConllWordSplitter("fr")
-    with pytest.raises(NerkitError):
-        split_words("hola", "en")
+    with pytest.raises(NerkitError, match="'klingon' has no word splitter"):
+        split_words("hola", "klingon")  # other languages: tests/test_languages.py
 
 
 def test_non_string_input_is_a_type_error() -> None:

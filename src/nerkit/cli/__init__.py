@@ -3,6 +3,10 @@
 Every command parses its arguments and calls one library function. A :class:`NerkitError`
 (bad input, missing file, unknown label...) is printed as one line on stderr with exit status
 2; ``--verbose`` shows the traceback as well.
+
+stdout carries only results (text, ``--json``, predictions); progress bars and logs go to
+stderr. ``--quiet`` (before or after the command: ``nerkit --quiet train ...`` and ``nerkit
+train ... --quiet`` are the same) hides the bars and the info logs; warnings and errors stay.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ DOCS = "Documentation: README.md in the nerkit repository."
 # one module per command, in the order of the help; each has register(commands) and imports
 # nothing heavy until its command runs
 COMMANDS = (
-    "data", "train", "evaluate", "score", "report", "predict", "serve", "render", "export",
-    "push",
+    "data", "train", "tune", "evaluate", "score", "report", "predict", "serve", "render",
+    "export", "push",
 )
+# commands whose info log (the run's steps and scores) shows without --verbose
+LOGGING_COMMANDS = ("train", "tune")
+QUIET_HELP = "no progress bars or info logs on stderr (warnings and errors still show)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,9 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nerkit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and logs")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"nerkit.cli.{name}").register(commands)
+    for command in commands.choices.values():
+        try:  # after the command too; SUPPRESS: not given there, the global flag's value stays
+            command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                 help=QUIET_HELP)
+        except argparse.ArgumentError:  # the command defines its own
+            pass
     return parser
 
 
@@ -47,10 +61,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a :class:`NerkitError` becomes one line on stderr and exit status 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    informative = args.verbose or args.command in LOGGING_COMMANDS
     logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "train" else logging.WARNING,
+        level=logging.INFO if informative and not args.quiet else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from nerkit.modeling.progress import enabled, set_enabled
+
+    bars_before = enabled()
+    set_enabled(not args.quiet)
+    try:
+        if informative and not args.quiet:
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            with logging_redirect_tqdm():  # log lines above the progress bars, not through them
+                return run_command(args, parser)
+        return run_command(args, parser)
+    finally:
+        set_enabled(bars_before)  # for a caller that runs main() in its own process
+
+
+def run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Run the parsed command, turning a :class:`NerkitError` into one line on stderr."""
     if not args.command:
         parser.print_help()
         return 2

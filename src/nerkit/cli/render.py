@@ -35,10 +35,12 @@ def run(args: argparse.Namespace) -> int:
         count = render_files.render_saved(args.input, args.html)
         print(f"wrote {args.html} ({count} documents, saved entities); open it in a browser")
         return 0
+    from nerkit.modeling.progress import tagging_progress
     from nerkit.tagging.tagger import Tagger
 
     tagger = Tagger.load(args.model, batch_size=args.batch_size)
-    count = render_files.render_file(tagger, args.input, args.format, args.html)
+    with tagging_progress():
+        count = render_files.render_file(tagger, args.input, args.format, args.html)
     print(f"wrote {args.html} ({count} documents); open it in a browser")
     return 0
 

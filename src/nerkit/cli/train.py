@@ -2,13 +2,17 @@
 
 Every setting flag is built from a :class:`~nerkit.training.config.TrainConfig` field: its
 name, its type, its help text and its default, so the flags and their help cannot drift from
-the settings. Only ``--config`` and ``--json`` are the command's own.
+the settings. Only ``--config``, ``--print-config`` and ``--json`` are the command's own.
+
+``--config`` takes a file of settings or a run's ``training_args.json``, and
+``--print-config`` prints the settings a command line amounts to (defaults, then the file,
+then the flags) in the form ``--config`` reads back, so any run can be recorded and rerun.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import MISSING, Field, fields
+from dataclasses import MISSING, Field, asdict, fields
 from typing import Any
 
 from nerkit.cli.common import print_json
@@ -25,19 +29,35 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.print_config:
+        print_json(asdict(config))
+        return 0
     from nerkit.training.train import train
 
-    config = config_from_args(args)
     results = train(config)
     summary = {k: results[k] for k in ("best_dev_f1", "dev_f1", "test_f1", "train_seconds")
                if k in results}
     if args.json:
         print_json(summary)
     else:
-        print(f"model saved to {config.output_dir}: " +
-              ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                        for k, v in summary.items()))
+        print(f"model saved to {config.output_dir}: {summary_text(summary)}")
     return 0
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The run's scores as one line: entity F1 in percent, two decimals (the dev F1 is the
+    saved model's, the best checkpoint's).
+
+    >>> summary_text({"dev_f1": 83.4969, "test_f1": 80.1, "train_seconds": 61.0})
+    'dev F1 83.50, test F1 80.10 (entity F1, percent); trained in 61.0 s'
+    >>> summary_text({"best_dev_f1": None, "train_seconds": 5.0})
+    'no dev or test split: no F1; trained in 5.0 s'
+    """
+    scores = [f"{split} F1 {summary[f'{split}_f1']:.2f}" for split in ("dev", "test")
+              if summary.get(f"{split}_f1") is not None]
+    text = ", ".join(scores) + " (entity F1, percent)" if scores else "no dev or test split: no F1"
+    return f"{text}; trained in {summary.get('train_seconds', 0.0):.1f} s"
 
 
 def default_text(setting: Field[Any]) -> str:
@@ -85,11 +105,18 @@ def register(commands: Any) -> None:
     train = commands.add_parser(
         "train", help="fine-tune an encoder on column files",
         description="Fine-tune an encoder for NER. Settings come from the flags below, a "
-        "--config JSON file (the flags win) and the defaults shown.",
+        "--config JSON file (the flags win) and the defaults shown. Scores are entity F1 in "
+        "percent (0-100), like conlleval's. Progress and logs go to stderr, the summary to "
+        "stdout.",
     )
     train.add_argument("--config", metavar="FILE",
-                       help="JSON file with settings (the names below, with underscores); "
-                       "flags override it")
+                       help="JSON file with settings (the names below, with underscores), or a "
+                       "run's training_args.json to rerun it; flags override it")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the effective settings (defaults, --config, flags) as JSON, "
+                       "in the form --config reads, and exit without training")
     add_setting_flags(train)
-    train.add_argument("--json", action="store_true", help="print the summary as JSON")
+    train.add_argument("--json", action="store_true",
+                       help="print the summary as JSON: dev_f1, test_f1, best_dev_f1 (percent), "
+                       "train_seconds")
     train.set_defaults(func=run)

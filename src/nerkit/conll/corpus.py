@@ -211,22 +211,63 @@ def read_sentences(path: str | os.PathLike[str], **kwargs: object) -> list[Sente
     return read_column_file(path, **kwargs).sentences  # type: ignore[arg-type]
 
 
+def docstart_row(n_columns: int, tag_columns: int = 1) -> tuple[str, ...]:
+    """The ``-DOCSTART-`` line of a file with ``n_columns`` columns, the last ``tag_columns`` of
+    them tags: ``-X-`` in the other columns and ``O`` in the tag columns, as CoNLL-2003 writes
+    it, so that conlleval and every CoNLL reader take it for a boundary.
+
+    >>> docstart_row(4), docstart_row(3, tag_columns=2), docstart_row(1)
+    (('-DOCSTART-', '-X-', '-X-', 'O'), ('-DOCSTART-', 'O', 'O'), ('-DOCSTART-',))
+    """
+    fill = max(n_columns - 1 - tag_columns, 0)
+    tags = min(tag_columns, n_columns - 1)
+    return (DOCSTART, *("-X-",) * fill, *("O",) * tags)
+
+
+def column_lines(
+    rows: Iterable[Sequence[Sequence[str]]],
+    documents: Iterable[int] | None = None,
+    tag_columns: int = 1,
+) -> Iterator[str]:
+    """The lines of a column file (each ending in a newline), ``-DOCSTART-`` blocks included.
+
+    ``documents`` gives each sentence's document id (:attr:`Sentence.doc_id`); a
+    ``-DOCSTART-`` block is written before every sentence whose id differs from the one before
+    it, the first sentence compared with 0. The reader numbers documents from 1 at the first
+    ``-DOCSTART-`` (sentences before it are document 0), so a file read and written back keeps
+    every boundary it had and gains none.
+    """
+    previous = 0
+    doc_ids = iter(documents) if documents is not None else None
+    for sentence in rows:
+        if doc_ids is not None:
+            doc_id = next(doc_ids)
+            if doc_id != previous and sentence:
+                yield " ".join(docstart_row(len(sentence[0]), tag_columns)) + "\n\n"
+            previous = doc_id
+        for row in sentence:
+            yield " ".join(row) + "\n"
+        yield "\n"
+
+
 def write_column_file(
-    path: str | os.PathLike[str], rows: Iterable[Sequence[Sequence[str]]]
+    path: str | os.PathLike[str],
+    rows: Iterable[Sequence[Sequence[str]]],
+    documents: Iterable[int] | None = None,
+    *,
+    tag_columns: int = 1,
 ) -> None:
     """Write sentences as space-separated columns with a blank line after each sentence.
 
-    ``rows`` yields one sentence at a time, each a sequence of token rows. The file is written
-    to a temporary name and renamed, so a crash never leaves half a file.
+    ``rows`` yields one sentence at a time, each a sequence of token rows; ``documents`` (one id
+    per sentence) keeps the ``-DOCSTART-`` boundaries (see :func:`column_lines`). The file is
+    written to a temporary name and renamed, so a crash never leaves half a file; an
+    unwritable path is an :class:`~nerkit.errors.OutputError`.
     """
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for sentence in rows:
-            for row in sentence:
-                f.write(" ".join(row) + "\n")
-            f.write("\n")
-    os.replace(tmp, p)
+    from nerkit.conll.outputs import atomic_open
+
+    with atomic_open(path) as f:
+        f.writelines(column_lines(rows, documents, tag_columns))
 
 
 # ---------------------------------------------------------------- named corpora
@@ -248,13 +289,26 @@ _CONLL2002_URL = (
     "resources/corpora/conll2002/"
 )
 
+# The CoNLL-2002 files as NLTK packaged them (teropa/nlp keeps a copy of NLTK's data at that
+# commit; the files are byte-identical to the task's release re-encoded to UTF-8). The sha256
+# of every file is checked on download: a changed mirror is an error, never a silent change of
+# the data every score is measured on.
+_CONLL2002_SHA256 = {
+    "esp.train": "a20d95cab7d88a19a86f8c1ad6329325c99fbd9529ed978cbd7e31d4b01b4008",
+    "esp.testa": "85c17793b77881c53d19017d9d0f1e6fb98b7ddcab54a5f24b05ed1793103c87",
+    "esp.testb": "1f8f7a392c6d4979a5592a5794eed43d7869b46da6851bbcde99714149f1d016",
+    "ned.train": "0a419dcb356b62c8cff38515675550b3d5dbea9f45a1c4956328dbd5cc7fcdbc",
+    "ned.testa": "51259d4bfe52462f211d3d0b67173a7ecbfa296e199f6c6bd0895f4c78155057",
+    "ned.testb": "2aa748edb82e6f9c4d82e57a4bed69ded18cfa4803122c75070335d513517488",
+}
+
 CORPORA: dict[str, NamedCorpus] = {
     "conll2002-es": NamedCorpus(
         "conll2002-es",
         "conll2002",
         {"train": "esp.train", "dev": "esp.testa", "test": "esp.testb"},
         _CONLL2002_URL,
-        {},
+        {k: v for k, v in _CONLL2002_SHA256.items() if k.startswith("esp.")},
         "es",
     ),
     "conll2002-nl": NamedCorpus(
@@ -262,7 +316,7 @@ CORPORA: dict[str, NamedCorpus] = {
         "conll2002",
         {"train": "ned.train", "dev": "ned.testa", "test": "ned.testb"},
         _CONLL2002_URL,
-        {},
+        {k: v for k, v in _CONLL2002_SHA256.items() if k.startswith("ned.")},
         "nl",
     ),
 }
@@ -324,23 +378,22 @@ def resolve_corpus(name: str, split: str, data_dir: str | os.PathLike[str] | Non
 
 
 def _download(url: str, target: Path, sha256: str | None) -> None:
+    """Fetch ``url`` to ``target``, keeping it only if its sha256 is ``sha256``.
+
+    A file without a known checksum is not downloaded at all: nothing unverified lands in the
+    cache, where later runs would take it for the real corpus.
+    """
+    if not sha256:
+        raise OSError(f"no checksum is known for {url}, so it is not downloaded")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".part")
     with urllib.request.urlopen(url, timeout=30) as response, tmp.open("wb") as f:
         shutil.copyfileobj(response, f)
-    if sha256 and _sha256(tmp) != sha256:
+    found = _sha256(tmp)
+    if found != sha256:
         tmp.unlink()
-        raise OSError(f"checksum mismatch for {url}")
+        raise OSError(f"checksum mismatch for {url}: sha256 {found}, expected {sha256}")
     os.replace(tmp, target)
-
-
-def load_split(
-    data: str, split: str, data_dir: str | os.PathLike[str] | None = None
-) -> list[Sentence]:
-    """Sentences of ``split`` from a corpus name (``conll2002-es``) or a file path."""
-    if data in CORPORA:
-        return read_sentences(resolve_corpus(data, split, data_dir))
-    return read_sentences(data)
 
 
 # ---------------------------------------------------------------- statistics

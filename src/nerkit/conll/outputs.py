@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from nerkit.errors import OutputError
 
-__all__ = ["atomic_output", "check_output", "temp_path"]
+__all__ = [
+    "atomic_open", "atomic_output", "check_output", "check_output_dir", "check_writable",
+    "temp_path", "write_bytes", "write_text",
+]
 
 
 def temp_path(path: str | os.PathLike[str]) -> Path:
@@ -48,15 +52,19 @@ def check_output(
             if os.path.samefile(source, p):
                 raise OutputError(f"{p}: is also the input; write the output to another file")
     if p.is_dir():
-        raise OutputError(f"{p}: is a folder; name a file to write (inside it or elsewhere)")
+        raise OutputError(
+            f"{p}: cannot write: it is a folder; name a file to write (inside it or elsewhere)"
+        )
     parent = p.parent
     if not parent.exists():
         raise OutputError(
-            f"{p}: folder {parent} does not exist; create it first (mkdir -p {parent}) "
-            "or write elsewhere"
+            f"{p}: cannot write: the folder {parent} does not exist; create it first "
+            f"(mkdir -p {parent}) or write elsewhere"
         )
     if not parent.is_dir():
-        raise OutputError(f"{p}: {parent} is a file, not a folder; choose another output path")
+        raise OutputError(
+            f"{p}: cannot write: {parent} is a file, not a folder; choose another output path"
+        )
     tmp = temp_path(p)
     try:
         with tmp.open("wb"):
@@ -71,12 +79,15 @@ def check_output(
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """A text file to write; it replaces ``path`` only when the block ends without an error.
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[IO[Any]]:
+    """A file to write (text, or binary with ``mode="wb"``); it replaces ``path`` only when the
+    block ends without an error, and on any error the temporary file is removed.
 
     >>> import tempfile
     >>> target = Path(tempfile.mkdtemp()) / "out.txt"
-    >>> with atomic_output(target) as f:
+    >>> with atomic_open(target) as f:
     ...     _ = f.write("hola\\n")
     >>> target.read_text(), temp_path(target).exists()
     ('hola\\n', False)
@@ -84,7 +95,7 @@ def atomic_output(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iter
     p = check_output(path)
     tmp = temp_path(p)
     try:
-        f = tmp.open("w", encoding=encoding)
+        f = tmp.open(mode, encoding=None if "b" in mode else encoding)
     except OSError as err:
         raise OutputError(f"{p}: cannot write it ({err.strerror or err})") from None
     try:
@@ -96,3 +107,42 @@ def atomic_output(path: str | os.PathLike[str], encoding: str = "utf-8") -> Iter
             raise OutputError(f"{p}: cannot write it ({err.strerror or err})") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def atomic_output(path: str | os.PathLike[str], encoding: str = "utf-8") -> Any:
+    """:func:`atomic_open` for text."""
+    return atomic_open(path, "w", encoding)
+
+
+def check_writable(path: str | os.PathLike[str]) -> Path:
+    """:func:`check_output` for a file that is not also an input."""
+    return check_output(path)
+
+
+def check_output_dir(folder: str | os.PathLike[str]) -> Path:
+    """Create ``folder`` (and its parents) if needed and check that files can be written in it."""
+    p = Path(folder)
+    if p.exists() and not p.is_dir():
+        raise OutputError(f"{p}: cannot write: it is a file, not a folder; choose another path")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".nerkit-write-test-"):
+            pass
+    except OSError as err:
+        raise OutputError(
+            f"{p}: cannot create the folder or write in it ({err.strerror or err}); choose "
+            "another path"
+        ) from None
+    return p
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_open(path) as f:
+        f.write(text)
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)

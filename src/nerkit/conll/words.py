@@ -24,6 +24,8 @@ Text holding a lone surrogate is refused with a :class:`~nerkit.errors.TextError
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -35,12 +37,15 @@ from nerkit.errors import ConfigError
 __all__ = [
     "ConllWordSplitter",
     "LANGUAGES",
+    "SpacyWordSplitter",
     "WhitespaceSplitter",
     "Word",
     "WordSplitter",
     "is_format",
     "is_separator",
+    "languages",
     "split_words",
+    "splitter_for",
 ]
 
 LANGUAGES = ("es", "nl")
@@ -428,18 +433,154 @@ class ConllWordSplitter:
         return len(word) == 1 and word.isalpha() and following != "" and not following.isupper()
 
 
-_DEFAULT_SPLITTERS: dict[str, ConllWordSplitter] = {}
-
-
 def split_words(text: str, language: str = "es") -> list[Word]:
-    """Split ``text`` with the CoNLL-2002 rules for ``language`` ("es" or "nl").
+    """Split ``text`` the way :func:`splitter_for` splits ``language``.
 
     >>> [(w.text, w.start, w.end) for w in split_words("Hola,\\u00a0mundo")]
     [('Hola', 0, 4), (',', 4, 5), ('mundo', 6, 11)]
     >>> split_words(" \\t\\r\\n\\u200b")
     []
     """
-    splitter = _DEFAULT_SPLITTERS.get(language)
-    if splitter is None:
-        splitter = _DEFAULT_SPLITTERS.setdefault(language, ConllWordSplitter(language))
-    return splitter(text)
+    return splitter_for(language)(text)
+
+
+# --- other languages: spaCy's rule-based tokenizers ----------------------------------------
+# CoNLL-2002 covers Spanish and Dutch only. Every other language is split by the tokenizer of
+# spaCy's blank pipeline for it (rules only: prefixes, suffixes, infixes and exceptions written
+# for that language; no model is downloaded). Two changes bring it closer to how NER corpora
+# are tokenized (CoNLL-2003 English and German, like CoNLL-2002): hyphenated words and number
+# ranges stay whole ("Russian-held", "1-0", "1996-08-22"), where spaCy splits the hyphen off.
+# Clitics are split as CoNLL-2003 (Penn Treebank) splits them: "York 's", "did n't".
+
+_HYPHEN_PROBES = ("x-y", "1-0", "x\u2010y", "x\u2013y")
+
+
+def _spacy_languages() -> tuple[str, ...]:
+    """Language codes that the installed spaCy has a blank pipeline for (without importing it)."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("spacy")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    codes: set[str] = set()
+    for location in spec.submodule_search_locations:
+        lang = os.path.join(location, "lang")
+        if os.path.isdir(lang):
+            codes.update(
+                name for name in os.listdir(lang)
+                if os.path.isfile(os.path.join(lang, name, "__init__.py"))
+            )
+    return tuple(sorted(codes))
+
+
+def languages() -> tuple[str, ...]:
+    """Every language code :func:`splitter_for` accepts: "es" and "nl" (CoNLL-2002 rules), then
+    the languages of the installed spaCy (none without it).
+
+    >>> languages()[:2]
+    ('es', 'nl')
+    """
+    return LANGUAGES + tuple(c for c in _spacy_languages() if c not in LANGUAGES)
+
+
+def _unknown_language(language: str) -> ConfigError:
+    others = [c for c in _spacy_languages() if c not in LANGUAGES]
+    if not others:
+        return ConfigError(
+            f"language {language!r} has no word splitter; es and nl use the CoNLL-2002 rules, "
+            "every other language needs spaCy (pip install 'nerkit[spacy]')"
+        )
+    return ConfigError(
+        f"language {language!r} has no word splitter; choose es or nl (CoNLL-2002 rules) or "
+        f"one of spaCy's: {', '.join(others)}"
+    )
+
+
+class SpacyWordSplitter:
+    """Split raw text with the rule-based tokenizer of spaCy's blank pipeline for ``language``.
+
+    The same contract as :class:`ConllWordSplitter`: words point into the original text, any
+    separator (see :func:`is_separator`) ends a word and never appears in one, format characters
+    never make a word alone, a combining mark stays on its base. spaCy is imported when the
+    splitter is built, so a project that uses only es/nl never needs it.
+
+    >>> en = SpacyWordSplitter("en")
+    >>> [w.text for w in en("New York's Russian-held U.S. firms didn't.")]
+    ['New', 'York', "'s", 'Russian-held', 'U.S.', 'firms', 'did', "n't", '.']
+    """
+
+    def __init__(self, language: str) -> None:
+        if language in LANGUAGES:
+            raise ConfigError(
+                f"language {language!r} is split with the CoNLL-2002 rules, which its corpora "
+                f"were tokenized with; use ConllWordSplitter({language!r}) or splitter_for"
+            )
+        if language not in _spacy_languages():
+            raise _unknown_language(language)
+        try:
+            import spacy
+            from spacy.util import compile_infix_regex
+        except ImportError as err:  # pragma: no cover - the language list comes from spaCy
+            raise _unknown_language(language) from err
+        try:
+            nlp = spacy.blank(language)
+        except ImportError as err:  # ja, ko, th, vi... need a segmenter package of their own
+            raise ConfigError(
+                f"spaCy's {language!r} tokenizer needs a package that is not installed ({err})"
+            ) from err
+        infixes = [p for p in nlp.Defaults.infixes if not _splits_hyphen(p)]
+        nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+        self.language = language
+        self._tokenizer = nlp.tokenizer
+
+    def __repr__(self) -> str:
+        return f"SpacyWordSplitter(language={self.language!r})"
+
+    def __call__(self, text: str) -> list[Word]:
+        text = _check_text(text)
+        # every separator becomes one plain space (same length: offsets stay), so spaCy splits
+        # where nerkit's contract says words end; runs of spaces come back as space tokens
+        spaced = "".join(" " if is_separator(c) else c for c in text)
+        words: list[Word] = []
+        for token in self._tokenizer(spaced):
+            start, end = token.idx, token.idx + len(token.text)
+            while start < end and is_format(text[start]):
+                start += 1
+            while end > start and is_format(text[end - 1]):
+                end -= 1
+            if start == end or spaced[start] == " ":
+                continue
+            if words and words[-1].end == start and unicodedata.category(text[start])[0] == "M":
+                start = words.pop().start  # a mark split off its base goes back to it
+            words.append(Word(text[start:end], start, end))
+        return words
+
+
+def _splits_hyphen(pattern: str) -> bool:
+    """Does the infix rule ``pattern`` cut a hyphen between letters or digits?"""
+    return any(
+        m.group() and set(m.group()) <= set("-\u2010\u2011\u2012\u2013\u2014")
+        for probe in _HYPHEN_PROBES
+        for m in re.finditer(pattern, probe)
+    )
+
+
+@functools.cache
+def splitter_for(language: str) -> WordSplitter:
+    """The word splitter for ``language``: CoNLL-2002 rules for "es" and "nl", spaCy's rules
+    for the other languages of :func:`languages`; anything else is a :class:`ConfigError`
+    naming the choices (never a silent fallback to another language's rules).
+
+    >>> splitter_for("nl")
+    ConllWordSplitter(language='nl')
+    >>> splitter_for("xx-unknown")                                     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nerkit.errors.ConfigError: language 'xx-unknown' has no word splitter; ...
+    """
+    if language in LANGUAGES:
+        return ConllWordSplitter(language)
+    return SpacyWordSplitter(language)

@@ -64,7 +64,7 @@ def export_onnx(
     write are kept; nothing is written there until the export has succeeded.
     """
     source, target = check_folders(model_dir, out_dir, quantize, "onnx")
-    from nerkit.conll.corpus import load_split
+    from nerkit.conll.formats import load_split
     from nerkit.export.parity import parity_report
     from nerkit.modeling.folder import load_classifier
     from nerkit.runtimes import open_model

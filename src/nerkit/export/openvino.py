@@ -75,7 +75,7 @@ def calibration_sentences(
     size: int,
 ) -> list[list[str]]:
     """Up to ``size`` training sentences (a seeded random sample) as word lists."""
-    from nerkit.conll.corpus import load_split
+    from nerkit.conll.formats import load_split
 
     data = calibration_data or training_data(model_dir)
     if data is None:
@@ -119,7 +119,7 @@ def export_openvino(
         raise ConfigError(
             'OpenVINO export needs the openvino package: pip install "nerkit[openvino]"'
         ) from err
-    from nerkit.conll.corpus import load_split
+    from nerkit.conll.formats import load_split
     from nerkit.export.parity import parity_report
     from nerkit.modeling.folder import load_classifier
     from nerkit.runtimes import open_model

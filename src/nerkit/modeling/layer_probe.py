@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from nerkit.modeling.encoding import IGNORE, Window, pad_windows
+from nerkit.modeling.progress import progress_bar
 
 logger = logging.getLogger("nerkit")
 
@@ -51,8 +52,8 @@ class ProbeResult:
         best = max(range(len(self.scores)), key=self.scores.__getitem__)
         return (
             f"layer probe: keep {self.layers} of {self.total_layers} layers (probe F1 by layer "
-            + " ".join(f"{s:.1f}" for s in self.scores)
-            + f"; best {best}, last {self.scores[-1]:.1f}; {self.fit_tokens} + "
+            + " ".join(f"{s:.2f}" for s in self.scores)
+            + f"; best {best}, last {self.scores[-1]:.2f}; {self.fit_tokens} + "
             f"{self.score_tokens} words, {self.seconds:.0f} s)"
         )
 
@@ -67,9 +68,10 @@ def encoder_layer_count(model: Any) -> int | None:
 
 
 def _features(
-    model: Any, windows: Sequence[Window], batch_size: int
+    model: Any, windows: Sequence[Window], batch_size: int, bar: Any
 ) -> tuple[list[Any], Any]:
-    """Hidden states (every layer) at the labelled first pieces, and their label ids."""
+    """Hidden states (every layer) at the labelled first pieces, and their label ids; ``bar``
+    advances by one per batch."""
     import torch
 
     device = next(model.parameters()).device
@@ -92,6 +94,7 @@ def _features(
             for layer, hidden in enumerate(out.hidden_states):
                 per_layer[layer].append(hidden[keep.to(device)].float().cpu())
             labels.append(tags[keep])
+            bar.update(1)
     return [torch.cat(x) for x in per_layer], torch.cat(labels)
 
 
@@ -181,17 +184,24 @@ def probe_layers(
         return None
     was_training = model.training
     model.eval()
+    # one step per batch embedded, then one per hidden state fitted (the embeddings too)
+    steps = -(-len(fit_part) // batch_size) - (-len(score_part) // batch_size) + total + 1
+    bar = progress_bar(total=steps, desc="layer probe", unit="step")
     try:
-        x_fit, y_fit = _features(model, fit_part, batch_size)
-        x_score, y_score = _features(model, score_part, batch_size)
+        x_fit, y_fit = _features(model, fit_part, batch_size, bar)
+        x_score, y_score = _features(model, score_part, batch_size, bar)
+        scores: list[float] = []
+        accuracy: list[float] = []
+        for layer in range(len(x_fit)):
+            f1, acc = _fit_and_score(
+                x_fit[layer], y_fit, x_score[layer], y_score, classes, outside
+            )
+            scores.append(round(f1, 2))
+            accuracy.append(round(acc, 2))
+            bar.update(1)
     finally:
+        bar.close()
         model.train(was_training)
-    scores: list[float] = []
-    accuracy: list[float] = []
-    for layer in range(len(x_fit)):
-        f1, acc = _fit_and_score(x_fit[layer], y_fit, x_score[layer], y_score, classes, outside)
-        scores.append(round(f1, 2))
-        accuracy.append(round(acc, 2))
     if len(scores) != total + 1:  # an encoder that does not return one state per layer
         return None
     keep = choose_layers(scores, tolerance)

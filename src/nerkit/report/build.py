@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from nerkit.conll.analysis import analyze
-from nerkit.conll.corpus import Sentence, load_split, read_column_file
+from nerkit.conll.corpus import Sentence, read_column_file
+from nerkit.conll.formats import load_split
 from nerkit.conll.metrics import score
+from nerkit.conll.schemes import tag_problem
 from nerkit.errors import DataFormatError
 
 FORMAT_VERSION = 1
@@ -92,19 +95,37 @@ def report_from_file(
     Without ``run_dir``, a predictions file lying in a model folder (``test_predictions.txt``
     beside ``eval_results.json``) takes that folder's training curves.
     """
-    column_file = read_column_file(path, tag_column=-2)
+    column_file = read_column_file(path, tags=False)
     if column_file.n_columns < 3:
         raise DataFormatError(path, None, f"has {column_file.n_columns} columns; a predictions "
                               "file has a word, a gold and a predicted tag column",
                               "give the file `nerkit evaluate` writes (SPLIT_predictions.txt)")
-    pred = [[row[-1] for row in s.columns] for s in column_file.sentences]
+    sentences = [replace(s, tags=tuple(row[-2] for row in s.columns))
+                 for s in column_file.sentences]
+    check_tag_columns(path, sentences)
+    pred = [[row[-1] for row in s.columns] for s in sentences]
     if run_dir is None and (Path(path).parent / RESULTS_FILE).is_file():
         run_dir = Path(path).parent
     return build_report(
-        column_file.sentences, pred, title=Path(path).name,
+        sentences, pred, title=Path(path).name,
         source={"predictions": str(path), "run": str(run_dir) if run_dir else None},
         run_dir=run_dir,
     )
+
+
+def check_tag_columns(path: str | os.PathLike[str], sentences: list[Sentence]) -> None:
+    """Refuse a gold or predicted column that holds something other than a tag, by line."""
+    checked = {"O"}
+    for s in sentences:
+        for i, row in enumerate(s.columns):
+            for tag, name in ((row[-2], "gold"), (row[-1], "predicted")):
+                if tag in checked:
+                    continue
+                problem = tag_problem(tag)
+                if problem:
+                    raise DataFormatError(path, s.line + i, f"{name} column: {problem}",
+                                          "give the file `nerkit evaluate` writes")
+                checked.add(tag)
 
 
 def report_for_evaluation(
@@ -112,14 +133,16 @@ def report_for_evaluation(
     data: str,
     split: str,
     data_dir: str | os.PathLike[str] | None = None,
+    predictions_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """A report for the predictions ``nerkit evaluate`` just wrote to the model folder.
+    """A report for the predictions ``nerkit evaluate`` just wrote to ``predictions_dir``
+    (its output folder; the model folder when not given).
 
     Errors point at the corpus file's lines (not the predictions file's); the predictions
     file must hold the corpus's sentences in order, else :class:`DataFormatError`.
     """
     sentences = load_split(data, split, data_dir)
-    predictions = Path(model_dir) / f"{split}_predictions.txt"
+    predictions = Path(predictions_dir or model_dir) / f"{split}_predictions.txt"
     saved = read_column_file(predictions).sentences
     if [s.words for s in saved] != [s.words for s in sentences]:
         raise DataFormatError(predictions, None, f"does not hold the sentences of {data} "

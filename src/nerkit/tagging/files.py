@@ -1,22 +1,25 @@
-"""Tag files: plain text (one document per line), JSON Lines, or pre-tokenized CoNLL columns.
+"""Tag files: plain text (one document per line), JSON Lines, pre-tokenized CoNLL columns or a
+spaCy DocBin.
 
-Output is JSON Lines, one record per input document in input order (``txt``/``jsonl``), or the
-input columns plus a predicted tag column (``conll``). Reading streams the input, so a large file
-is tagged in bounded memory.
+The input format is detected and checked (:mod:`nerkit.tagging.file_formats`). Output is JSON
+Lines, one record per input document in input order (the default for ``txt``/``jsonl``), the
+input columns plus a predicted tag column with ``-DOCSTART-`` kept (``conll``), a DocBin or
+Label Studio pre-annotation tasks. Reading text streams the input, so a large file is tagged
+in bounded memory (a DocBin or Label Studio output is built whole).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from nerkit.conll.outputs import atomic_output, check_output
+from nerkit.conll.outputs import check_output
 from nerkit.conll.text import (
     TextFile,
     check_text,
@@ -28,16 +31,7 @@ from nerkit.conll.text import (
 from nerkit.errors import DataFormatError
 
 TEXT_FORMATS = ("txt", "jsonl")  # one document per line
-FORMATS = (*TEXT_FORMATS, "conll")
-
-
-@contextlib.contextmanager
-def _open_output(output: str | os.PathLike[str] | None) -> Iterator[IO[str]]:
-    if output is None:
-        yield sys.stdout
-        return
-    with atomic_output(output) as f:
-        yield f
+FORMATS = (*TEXT_FORMATS, "conll", "spacy")
 
 
 def check_input(
@@ -108,33 +102,44 @@ def _check_strings(path: Path, number: int, record: dict[str, Any]) -> None:
                               _SURROGATE_FIX)
 
 
-def output_line(record: dict[str, Any], entities: list[Any]) -> str:
-    """One output line: the input record plus its ``entities`` (objects with ``to_dict`` or
-    dicts with text, label, start, end, score), as ``nerkit predict`` writes them."""
-    found = [e if isinstance(e, dict) else e.to_dict() for e in entities]
-    return json.dumps({**record, "entities": found}, ensure_ascii=False) + "\n"
-
-
 def predict_file(
     tagger: Any,
     path: str | os.PathLike[str],
-    fmt: str = "txt",
+    fmt: str | None = None,
     output: str | os.PathLike[str] | None = None,
     *,
+    output_format: str | None = None,
+    documents: str = "boundaries",
+    model_version: str = "nerkit",
     progress: bool = True,
 ) -> int:
-    """Tag a whole file; returns the number of documents (or sentences for ``conll``)."""
-    source = check_input(path, fmt)
-    if output is not None:
+    """Tag a whole file; returns the number of documents (or sentences for ``conll``/``spacy``).
+
+    ``fmt`` (the input format) is detected when None; ``output_format`` defaults to what the
+    output name says, else to JSON Lines for text and to the input's own format for words.
+    ``documents`` cuts a CoNLL or DocBin input into documents (see
+    :mod:`nerkit.conll.documents`).
+    """
+    from nerkit.tagging.file_formats import detect_input_format, open_writer, output_format_for
+
+    source = Path(path)
+    if not source.is_file():
+        raise DataFormatError(source, None, "file not found", "check the path")
+    if output is not None:  # refused before any tagging, not after it
         check_output(output, inputs=[source])
-    if fmt == "conll":
-        return _predict_conll(tagger, source, output)
+    fmt, note = detect_input_format(source, fmt)
+    out_fmt = output_format_for(output_format, output, fmt)
+    if note:
+        print(f"nerkit: {note}", file=sys.stderr)
+    if fmt in ("conll", "spacy"):
+        with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as w:
+            return _predict_words(tagger, source, fmt, documents, w)
     from tqdm import tqdm
 
     text_file = open_text(source)  # decodable, not binary: refused before any tagging
     bar = tqdm(total=text_file.lines, unit="line", disable=not progress, file=sys.stderr)
     count = 0
-    with _open_output(output) as out:
+    with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as writer:
         items = (r for _, r in read_records(text_file, fmt))
         buffered: list[dict[str, Any]] = []
 
@@ -144,47 +149,53 @@ def predict_file(
                 yield record["text"]
 
         for entities in tagger.tag_many(texts()):
-            record = buffered.pop(0)
-            out.write(output_line(record, entities))
+            writer.add_text(buffered.pop(0), entities)
             count += 1
             bar.update(1)
     bar.close()
     return count
 
 
-def _predict_conll(tagger: Any, source: Path, output: str | os.PathLike[str] | None) -> int:
-    from nerkit.conll.corpus import read_column_file, write_column_file
+def _predict_words(tagger: Any, source: Path, fmt: str, documents: str, writer: Any) -> int:
+    from nerkit.conll.documents import assign_documents
 
-    column_file = read_column_file(source, tags=False)
-    sentences = column_file.sentences
+    if fmt == "conll":
+        from nerkit.conll.corpus import read_column_file
+
+        sentences = read_column_file(source, tags=False).sentences
+    else:
+        from nerkit.conll.docbin import read_docbin
+
+        sentences = list(read_docbin(source, tags=False))
+    sentences = assign_documents(sentences, documents)
     # a file is read in order, so a model trained with context sees each sentence's neighbours
     tags = tagger.tag_sentences(
         [list(s.words) for s in sentences], documents=[s.doc_id for s in sentences]
     )
-    rows = (
-        [(*row, tag) for row, tag in zip(s.columns, t, strict=True)]
-        for s, t in zip(sentences, tags, strict=True)
-    )
-    if output is None:
-        for sentence in rows:
-            for row in sentence:
-                print(" ".join(row))
-            print()
-    else:
-        write_column_file(output, rows)
+    if fmt == "spacy":  # the DocBin's gold annotation (if any) is not an input column
+        sentences = [replace(s, columns=tuple((w,) for w in s.words)) for s in sentences]
+    writer.add_sentences(sentences, tags)
     return len(sentences)
 
 
-def predict_texts(tagger: Any, texts: list[str], output: str | os.PathLike[str] | None) -> int:
-    """Tag texts given on the command line; one JSON line per text.
+def predict_texts(
+    tagger: Any,
+    texts: list[str],
+    output: str | os.PathLike[str] | None,
+    *,
+    output_format: str | None = None,
+    model_version: str = "nerkit",
+) -> int:
+    """Tag texts given on the command line; one JSON line per text (or ``output_format``)."""
+    from nerkit.tagging.file_formats import open_writer, output_format_for
 
-    A text that holds a byte that is not UTF-8 (Python hands it over as a lone surrogate) is
-    refused before any tagging, naming the argument and the character.
-    """
     for number, text in enumerate(texts, start=1):
+        # a byte that is not UTF-8 reaches Python as a lone surrogate: refused, named
         check_text(text, f"argument {number}", "use a UTF-8 terminal, or put the text in a "
                    "file for --input (read as UTF-8, UTF-16 with a BOM, or Latin-1)")
-    with _open_output(output) as out:
+
+    out_fmt = output_format_for(output_format, output, "txt")
+    with open_writer(out_fmt, output, tagger.splitter, model_version=model_version) as writer:
         for text, entities in zip(texts, tagger.tag_many(texts), strict=True):
-            out.write(output_line({"text": text}, entities))
+            writer.add_text({"text": text}, entities)
     return len(texts)

@@ -23,6 +23,7 @@ from nerkit.conll.labels import LabelSet
 from nerkit.errors import ConfigError
 from nerkit.modeling.encoding import Window, WindowEncoder, pad_windows
 from nerkit.modeling.folder import ModelMeta
+from nerkit.modeling.progress import words_expected, words_tagged
 from nerkit.runtimes.base import Backend
 from nerkit.runtimes.pytorch import TorchBackend
 from nerkit.tagging.decode import DECODINGS, Decoder, log_softmax
@@ -94,6 +95,7 @@ class Predictor:
         lengths = np.array([len(s) for s in sentences], dtype=np.int64)
         offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
+        words_expected(int(offsets[-1]))  # an open progress bar counts them
         # one row per word of every sentence; filled from the window that owns the word
         scores = np.zeros((int(offsets[-1]), len(self.labels)), dtype=np.float32)
         batches = length_batches(self.encoder.windows(sentences, documents=documents), batch_size)
@@ -126,6 +128,7 @@ class Predictor:
             base = int(offsets[window.sentence])
             targets.extend(range(base + window.own_start, base + window.own_end))
         scores[targets] = logits[batch_rows, positions]
+        words_tagged(len(targets))
 
     def forward_array(self, batch: list[Window]) -> np.ndarray:
         """Logits ``(windows, pieces, labels)`` for one batch, right-padded to its longest.

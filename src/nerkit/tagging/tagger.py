@@ -19,7 +19,7 @@ import numpy as np
 
 from nerkit.conll.labels import LabelSet
 from nerkit.conll.schemes import tags_to_spans
-from nerkit.conll.words import ConllWordSplitter, Word, WordSplitter
+from nerkit.conll.words import Word, WordSplitter, splitter_for
 from nerkit.modeling.folder import ModelMeta
 from nerkit.runtimes import open_model
 from nerkit.tagging.predictor import Predictor, check_decoding
@@ -65,7 +65,7 @@ class Tagger:
     ) -> None:
         self.predictor = predictor
         self.meta = meta or ModelMeta()
-        self.splitter = splitter or ConllWordSplitter(self.meta.language)
+        self.splitter = splitter or splitter_for(self.meta.language)
         self.batch_size = batch_size
 
     @classmethod

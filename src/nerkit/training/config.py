@@ -7,6 +7,7 @@ from it. Standard library only: ``nerkit train --help`` imports neither torch no
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -25,6 +26,8 @@ logger = logging.getLogger("nerkit")
 # batch orders the Trainer offers; decodings nerkit.tagging.decode offers (a test keeps them equal)
 SAMPLINGS = ("random", "group_by_length")
 DECODINGS = ("viterbi", "argmax")
+# experiment trackers --report-to passes to the Trainer, and the package each one needs
+TRACKERS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
 # a language tag: an ISO 639 code, optionally followed by BCP 47 subtags (pt-BR, zh-Hant)
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
@@ -150,6 +153,10 @@ class TrainConfig:
     bf16: bool = setting(False, "bf16 mixed precision")
     fp16: bool = setting(False, "fp16 mixed precision, on a GPU")
     logging_steps: int = setting(50, "log the training loss every N optimizer steps", metavar="N")
+    report_to: str = setting(
+        "tensorboard", "experiment trackers the Trainer logs to, separated by commas: tensorboard "
+        "(its logs in DIR/runs), mlflow, wandb; none: no tracker", metavar="NAMES"
+    )
     keep_checkpoints: bool = setting(
         False, "keep the checkpoints folder inside --output-dir after training"
     )
@@ -179,21 +186,12 @@ class TrainConfig:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
-        """Settings from a JSON file; ``overrides`` (e.g. command-line flags) win."""
-        text = Path(path).read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a JSON object of settings, found "
-                              f"{type(data).__name__}; write {{\"epochs\": 3, ...}}")
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(
-                f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(names))}"
-            )
+        """Settings from a JSON file; ``overrides`` (e.g. command-line flags) win.
+
+        The file is an object of settings, or the ``training_args.json`` a run wrote (its
+        ``nerkit`` part is the run's settings), so a recorded run is rerun with ``--config``.
+        """
+        data = read_settings(path)
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_settings(data, str(path))
 
@@ -238,6 +236,68 @@ class TrainConfig:
                 f"layer_lr_decay must be in (0, 1] (1 = no decay), got {self.layer_lr_decay}"
             )
         self.encoder_layers = parse_encoder_layers(self.encoder_layers)
+        check_trackers(self.report_to)
+
+
+def read_settings(
+    path: str | os.PathLike[str], sections: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The settings in a JSON config file: an object of :class:`TrainConfig` field names, or a
+    run's ``training_args.json`` (``{"nerkit": {...}, "transformers": {...}}``: the first part
+    is the run's settings; the second is derived from them and ignored).
+
+    ``sections`` are further keys the caller reads itself (``nerkit tune``'s ``search``); they
+    are returned as they are. Any other unknown key is refused, naming the known ones, so a
+    misspelt setting never silently falls back to its default.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror})") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object of settings, found "
+                          f"{type(data).__name__}; write {{\"epochs\": 3, ...}}")
+    if isinstance(data.get("nerkit"), dict) and set(data) <= {"nerkit", "transformers"}:
+        data = dict(data["nerkit"])  # a run's training_args.json
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - names - set(sections))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown settings {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+        )
+    return data
+
+
+def trackers(report_to: str) -> list[str]:
+    """The tracker names of a ``report_to`` setting; none for ``none``.
+
+    >>> trackers("tensorboard, mlflow"), trackers("none")
+    (['tensorboard', 'mlflow'], [])
+    """
+    names = [n.strip() for n in report_to.split(",") if n.strip()]
+    return [] if names == ["none"] else names
+
+
+def check_trackers(report_to: str) -> None:
+    """Refuse an unknown tracker, ``none`` with others, or a tracker whose package is missing
+    (the Trainer would fail at its first log, after the data and the layer probe)."""
+    names = trackers(report_to)
+    known = ", ".join([*TRACKERS, "none"])
+    for name in names:
+        if name == "none":
+            raise ConfigError(f"report_to: none means no tracker; it cannot be combined with "
+                              f"others ({report_to!r})")
+        if name not in TRACKERS:
+            raise ConfigError(f"report_to: unknown tracker {name!r}; choose from {known}")
+        if importlib.util.find_spec(TRACKERS[name]) is None:
+            raise ConfigError(f"report_to {name} needs the {TRACKERS[name]} package: "
+                              f"pip install {TRACKERS[name]}, or choose another tracker")
+    if not names and report_to.strip() != "none":
+        raise ConfigError(f"report_to is empty; choose from {known}")
 
 
 def parse_encoder_layers(value: int | str | None) -> int | str | None:

@@ -12,7 +12,8 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from nerkit.conll.corpus import Sentence, load_split
+from nerkit.conll.corpus import Sentence
+from nerkit.conll.formats import load_split
 from nerkit.conll.labels import INTERNAL_SCHEME, LabelSet
 from nerkit.conll.schemes import convert_tags
 from nerkit.modeling.encoding import Window, WindowEncoder

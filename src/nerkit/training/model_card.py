@@ -338,8 +338,8 @@ def _layers_kept(setting: Any, results: dict[str, Any]) -> str:
     probe = results.get("layer_probe")
     if probe:
         return (f"{probe['layers']} of {probe['total_layers']} (chosen by the layer probe: "
-                f"probe F1 {probe['scores'][probe['layers']]:.1f} there, "
-                f"{probe['scores'][-1]:.1f} at the top layer)")
+                f"probe F1 {probe['scores'][probe['layers']]:.2f} there, "
+                f"{probe['scores'][-1]:.2f} at the top layer)")
     if isinstance(setting, int) and not isinstance(setting, bool):
         return f"{setting} (set)"
     return f"all ({kept})" if kept else "all"

@@ -38,7 +38,9 @@ def score_splits(
     for split, sentences in (("dev", splits.dev), ("test", splits.test)):
         if sentences is None:
             continue
-        results, predicted = evaluate_sentences(predictor, sentences, batch_size)
+        results, predicted = evaluate_sentences(
+            predictor, sentences, batch_size, desc=f"scoring {split}"
+        )
         write_predictions(folder / f"{split}_predictions.txt", sentences, predicted)
         write_json(folder / f"{split}_results.json", results)
         summary[f"{split}_f1"] = results["entity"]["micro"]["f1"]

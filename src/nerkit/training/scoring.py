@@ -58,5 +58,7 @@ class DevScorer:
         predictor = training_predictor(
             model, crf_scores(model), self.tokenizer, self.labels, self.config
         )
-        results, _ = evaluate_sentences(predictor, self.sentences, self.config.eval_batch_size)
+        results, _ = evaluate_sentences(
+            predictor, self.sentences, self.config.eval_batch_size, desc="dev F1"
+        )
         return results["entity"]

@@ -14,19 +14,18 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.tensorboard import SummaryWriter
 from transformers import (
     DataCollatorForTokenClassification,
     EarlyStoppingCallback,
     TrainingArguments,
     set_seed,
 )
-from transformers.integrations import TensorBoardCallback
 
 from nerkit.errors import ConfigError
 from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix, save_classifier
@@ -44,6 +43,7 @@ from nerkit.training.trainer import (
     NerTrainer,
     WindowDataset,
     read_elapsed,
+    tracker_callbacks,
     training_arguments,
 )
 
@@ -99,10 +99,11 @@ class Fitted:
     seconds_before: float  # sessions before this one (0 unless resumed)
 
 
-def train(config: TrainConfig) -> dict[str, Any]:
+def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     """Train, keep the best checkpoint by dev F1, save the model folder and its reports.
 
-    Returns the results written to ``eval_results.json``.
+    ``callbacks``: more Trainer callbacks (``nerkit tune`` prunes trials with one). Returns the
+    results written to ``eval_results.json``.
     """
     config.check()
     started = time.time()
@@ -111,7 +112,7 @@ def train(config: TrainConfig) -> dict[str, Any]:
     language = choose_language(config, data.splits)  # stated in the log before training
     folder = RunFolder.open(config)
     built = build_model(config, data, folder)
-    fitted = fit(config, data, built, folder, started)
+    fitted = fit(config, data, built, folder, started, callbacks)
     return finish(config, data, built, fitted, folder, language)
 
 
@@ -203,15 +204,17 @@ def read_probe(path: Path) -> ProbeResult | None:
 
 
 def fit(
-    config: TrainConfig, data: TrainingData, built: BuiltModel, folder: RunFolder, started: float
+    config: TrainConfig, data: TrainingData, built: BuiltModel, folder: RunFolder, started: float,
+    extra_callbacks: Sequence[Any] = (),
 ) -> Fitted:
     """Run the Trainer (continuing the last checkpoint on resume) and load the best model."""
     has_dev = data.splits.dev is not None
     args = training_arguments(config, folder.checkpoints, has_dev)
     before = read_elapsed(folder.checkpoints) if folder.resume else 0.0
     callbacks: list[Any] = [
-        TensorBoardCallback(SummaryWriter(log_dir=str(folder.path / "runs"))),
+        *tracker_callbacks(config, folder.path),
         ElapsedCallback(started, before),
+        *extra_callbacks,
     ]
     if config.early_stopping and has_dev:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping))

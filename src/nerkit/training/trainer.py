@@ -7,6 +7,13 @@ the new parts train at their own learning rate, the encoder layers optionally at
 (:func:`parameter_learning_rates`); a model with a CRF head (``model.crf``) trains on the CRF's
 sequence loss; and each checkpoint records the training time so far (:class:`ElapsedCallback`),
 so that a resumed run reports the time of all its sessions.
+
+What the run shows goes to stderr, so that ``nerkit train --json`` prints nothing but its JSON
+on stdout: the Trainer's bar (:class:`TrainingProgress`, without the Python-dict lines its
+``on_log`` would write to stdout) and one log line per logging step and per evaluation
+(:class:`LogCallback`, dev F1 in percent with two decimals, like every score nerkit prints).
+The trackers (``--report-to``) are the Trainer's own integrations, TensorBoard writing into the
+run's ``runs/`` folder (:func:`tracker_callbacks`).
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import get_last_checkpoint
 
 from nerkit.modeling.encoding import Window
-from nerkit.training.config import TrainConfig
+from nerkit.modeling.progress import progress_bar
+from nerkit.training.config import TrainConfig, trackers
 
 logger = logging.getLogger("nerkit")
 
@@ -96,6 +105,25 @@ class NerTrainer(Trainer):
         self.dev_scorer = dev_scorer
         self.head_lr = head_lr
         self.layer_lr_decay = layer_lr_decay
+        # the Trainer's bar and printer write their log dicts to stdout; ours log to stderr
+        self.remove_callback(ProgressCallback)
+        self.remove_callback(PrinterCallback)
+        self.add_callback(TrainingProgress())
+        self.add_callback(LogCallback())
+
+    def train(self, *args: Any, **kw: Any) -> Any:
+        """The Trainer's loop, with log lines written above the progress bar, not through it;
+        the bar is closed even when a callback stops the run with an exception (a pruned
+        ``nerkit tune`` trial)."""
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        with logging_redirect_tqdm():
+            try:
+                return super().train(*args, **kw)
+            finally:
+                for callback in self.callback_handler.callbacks:
+                    if isinstance(callback, TrainingProgress):
+                        callback.close()
 
     def compute_loss(
         self,
@@ -189,13 +217,98 @@ def training_arguments(config: TrainConfig, checkpoints: Path, has_dev: bool) ->
         metric_for_best_model="f1" if has_dev else None,
         greater_is_better=True if has_dev else None,
         logging_steps=config.logging_steps,
-        report_to="none",
+        # the trackers the Trainer builds itself; TensorBoard is added with its folder by
+        # tracker_callbacks, so that its logs stay in the run's runs/ folder
+        report_to=[t for t in trackers(config.report_to) if t != "tensorboard"] or "none",
         bf16=config.bf16,
         fp16=config.fp16,
         dataloader_num_workers=0,
+        dataloader_pin_memory=_has_gpu(),  # on a CPU, pinning only warns
         remove_unused_columns=False,
         train_sampling_strategy=config.sampling,
         disable_tqdm=False,
+    )
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def tracker_callbacks(config: TrainConfig, run_folder: Path) -> list[Any]:
+    """The callbacks of the trackers that :func:`training_arguments` does not hand to the
+    Trainer: TensorBoard, with its event files in ``run_folder/runs`` (the Trainer's own would
+    write under the checkpoints, which are removed at the end)."""
+    if "tensorboard" not in trackers(config.report_to):
+        return []
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    return [TensorBoardCallback(SummaryWriter(log_dir=str(run_folder / "runs")))]
+
+
+class TrainingProgress(ProgressCallback):
+    """The Trainer's progress bar on stderr, hidden by ``--quiet``, without the log lines that
+    :class:`ProgressCallback` writes through it to stdout (:class:`LogCallback` logs them)."""
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.training_bar = progress_bar(
+                total=state.max_steps, desc="training", unit="step", leave=True
+            )
+        self.current_step = 0
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        """Close the bar if the run ended without ``on_train_end`` (an exception)."""
+        if self.training_bar is not None:
+            self.training_bar.close()
+            self.training_bar = None
+
+
+class LogCallback(TrainerCallback):
+    """One log line (logger ``nerkit``, on stderr) for each of the Trainer's logs."""
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+        if state.is_world_process_zero and logs:
+            logger.info("%s", log_line(logs, state.global_step, state.max_steps))
+
+
+def log_line(logs: dict[str, Any], step: int, max_steps: int) -> str:
+    """A Trainer log as one line: scores in percent with two decimals, like all of nerkit.
+
+    >>> log_line({"eval_f1": 83.4969, "eval_precision": 84.0, "eval_recall": 83.0,
+    ...           "eval_runtime": 12.3, "epoch": 1.0}, 100, 300)
+    'epoch 1 (step 100/300): dev F1 83.50 (precision 84.00, recall 83.00; 12.3 s)'
+    >>> log_line({"loss": 0.61234, "grad_norm": 2.5, "learning_rate": 9.5e-05, "epoch": 0.5},
+    ...          50, 300)
+    'epoch 0.50 (step 50/300): loss 0.6123, learning rate 9.50e-05, grad norm 2.50'
+    """
+    epoch = logs.get("epoch")
+    where = f"step {step}/{max_steps}"
+    if epoch is not None:  # a whole epoch as 1, a part of one as 0.50
+        shown = f"{epoch:.0f}" if float(epoch).is_integer() else f"{epoch:.2f}"
+        where = f"epoch {shown} ({where})"
+    if "eval_f1" in logs:
+        return (f"{where}: dev F1 {logs['eval_f1']:.2f} (precision "
+                f"{logs.get('eval_precision', 0.0):.2f}, recall {logs.get('eval_recall', 0.0):.2f}"
+                f"; {logs.get('eval_runtime', 0.0):.1f} s)")
+    if "loss" in logs:
+        parts = [f"loss {logs['loss']:.4f}"]
+        if "learning_rate" in logs:
+            parts.append(f"learning rate {logs['learning_rate']:.2e}")
+        if "grad_norm" in logs:
+            parts.append(f"grad norm {logs['grad_norm']:.2f}")
+        return f"{where}: " + ", ".join(parts)
+    if "train_runtime" in logs:
+        return (f"{where}: training loop done in {logs['train_runtime']:.1f} s, mean loss "
+                f"{logs.get('train_loss', float('nan')):.4f}")
+    shown = {k: v for k, v in logs.items() if k not in ("epoch", "total_flos")}
+    return f"{where}: " + ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in shown.items()
     )
 
 
