@@ -92,6 +92,11 @@ def test_language_given_is_recorded(tmp_path: Path, tiny_encoder: Path,
     assert recorded["code"] == "en" and recorded["source"] == "given"
     assert "language: en (given with --language)" in caplog.text
     assert "\nlanguage: en\n" in (out / "README.md").read_text()
+    # the tagger splits raw text by the language recorded: English rules, not CoNLL-2002's
+    from nerkit.tagging.tagger import Tagger
+
+    words = [w.text for w in Tagger.load(out).splitter("New York's mayor.")]
+    assert words == ["New", "York", "'s", "mayor", "."]
 
 
 def test_custom_data_gets_a_detected_language_stated_in_the_log(
@@ -140,18 +145,32 @@ def test_an_uncertain_detection_is_a_warning(caplog: pytest.LogCaptureFixture) -
     assert "the detection is uncertain" in caplog.text
 
 
+def test_a_language_without_word_splitter(caplog: pytest.LogCaptureFixture) -> None:
+    """Detected: refused before training (no tagger would load the model); given: a warning."""
+    from nerkit.training.language import LanguageChoice, check_splitter
+
+    guess = LanguageChoice("ext", "detected", 0.41, 12, ("es", 0.39))
+    with pytest.raises(ConfigError, match="language: ext, detected from 12 training words .* "
+                       "has no word splitter.*pass --language") as err:
+        check_splitter(guess)
+    assert "\n" not in str(err.value)
+    with caplog.at_level(logging.WARNING, logger="nerkit"):
+        check_splitter(LanguageChoice("qaa", "given"))
+    assert "'qaa' has no word splitter" in caplog.text and "the model trains" in caplog.text
+
+
 def test_data_without_words_asks_for_the_language() -> None:
     numbers = [Sentence(("12", "-", "3.5", "Madrid"), ("O", "O", "O", "B-LOC"))]
     with pytest.raises(ConfigError, match="cannot detect the language .* pass --language CODE"):
         detect_language(numbers)
 
 
-@pytest.mark.parametrize("code", ["English", "EN", "e", "en_US"])
+@pytest.mark.parametrize("code", ["English", "EN", "e", "en_US", "pt-BR"])
 def test_a_bad_language_code_is_one_line(capsys: pytest.CaptureFixture[str], code: str) -> None:
     argv = ["train", "--model", "m", "--output-dir", "o", "--data", "conll2002-es",
             "--language", code]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert f"language must be an ISO 639 code such as en, es or pt-BR, not {code!r}" in err
+    assert f"language must be an ISO 639 code such as en, es or de, not {code!r}" in err
     assert "\n" not in err
-    TrainConfig(model="m", output_dir="o", data="conll2002-es", language="pt-BR").check()
+    TrainConfig(model="m", output_dir="o", data="conll2002-es", language="pt").check()

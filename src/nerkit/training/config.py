@@ -28,8 +28,8 @@ SAMPLINGS = ("random", "group_by_length")
 DECODINGS = ("viterbi", "argmax")
 # experiment trackers --report-to passes to the Trainer, and the package each one needs
 TRACKERS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
-# a language tag: an ISO 639 code, optionally followed by BCP 47 subtags (pt-BR, zh-Hant)
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+# a language: an ISO 639-1 or 639-3 code, as word splitters and hub model cards name them
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 def setting(default: Any, help: str, **flag: Any) -> Any:
@@ -209,7 +209,7 @@ class TrainConfig:
             )
         if self.language is not None and not LANGUAGE_CODE.match(self.language):
             raise ConfigError(
-                f"language must be an ISO 639 code such as en, es or pt-BR, not {self.language!r}"
+                f"language must be an ISO 639 code such as en, es or de, not {self.language!r}"
             )
         if self.sampling not in SAMPLINGS:
             raise ConfigError(f"sampling must be random or group_by_length, not {self.sampling!r}")

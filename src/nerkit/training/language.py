@@ -22,7 +22,7 @@ from nerkit.errors import ConfigError
 from nerkit.training.config import TrainConfig
 from nerkit.training.data import Splits
 
-__all__ = ["LanguageChoice", "choose_language", "detect_language"]
+__all__ = ["LanguageChoice", "check_splitter", "choose_language", "detect_language"]
 
 logger = logging.getLogger("nerkit")
 
@@ -81,7 +81,29 @@ def choose_language(config: TrainConfig, splits: Splits) -> LanguageChoice:
         logger.warning("%s; the detection is uncertain", choice.describe())
     else:
         logger.info("%s", choice.describe())
+    check_splitter(choice)
     return choice
+
+
+def check_splitter(choice: LanguageChoice) -> None:
+    """Make sure the tagger can split raw text in the language recorded, before training.
+
+    A detected language without a word splitter (a rare language, or a close neighbour that the
+    detector preferred on little data) is refused: it would give a model that no tagger loads.
+    A language given with ``--language`` is the user's to choose: a warning, since another
+    installation (with spaCy) may split it.
+    """
+    from nerkit.conll.words import splitter_for
+
+    try:
+        splitter_for(choice.code)
+    except ConfigError as err:
+        if choice.source == "detected":
+            raise ConfigError(
+                f"{choice.describe()}, but {err}; pass --language with a language the tagger "
+                "can split"
+            ) from err
+        logger.warning("%s: the model trains, but tagging raw text with it needs a splitter", err)
 
 
 def _sentences(splits: Splits) -> Iterator[Sentence]:
