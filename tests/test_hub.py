@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,21 @@ def test_one_weight_format_is_downloaded() -> None:
         "model.safetensors.index.json"]
     exported = ["config.json", "model.xml", "model.bin", "nerkit.json", "tokenizer.json"]
     assert model_files(exported) == sorted(exported)
+
+
+def test_a_hub_model_without_nerkit_json_splits_words_in_its_cards_language(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """A plain Hugging Face model (no nerkit.json) names its language in its card's metadata."""
+    from nerkit.tagging.tagger import Tagger
+
+    plain = tmp_path / "plain"
+    shutil.copytree(tiny_model, plain, ignore=shutil.ignore_patterns(
+        "nerkit.json", MANIFEST_FILE, "runs", "README.md"))
+    (plain / "README.md").write_text("---\nlanguage:\n- en\nlicense: mit\n---\n# A model\n")
+    with pytest.warns(UserWarning, match="words split as language 'en' \\(its model card's\\)"):
+        tagger = Tagger.load(plain)
+    assert [w.text for w in tagger.splitter("New York's")] == ["New", "York", "'s"]
+    (plain / "README.md").write_text("---\nlanguage: [en, de]\n---\n")
+    with pytest.warns(UserWarning, match="words split as language 'es'; write"):
+        assert Tagger.load(plain).meta.language == "es"
