@@ -28,7 +28,7 @@ DOCS = "Documentation: README.md in the nerkit repository."
 # nothing heavy until its command runs
 COMMANDS = (
     "data", "train", "tune", "evaluate", "score", "report", "predict", "serve", "render",
-    "export",
+    "export", "push",
 )
 # commands whose info log (the run's steps and scores) shows without --verbose
 LOGGING_COMMANDS = ("train", "tune")

@@ -10,11 +10,11 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from nerkit.cli.common import positive_float, positive_int
 from nerkit.errors import ModelError
+from nerkit.modeling.hub import resolve_model
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     # Each worker process loads its own copy of the model (uvicorn factory mode); check the
     # folder first so a typo is one error line, not every worker crashing in turn.
-    folder = Path(args.model)
+    folder = resolve_model(args.model)  # a hub id: fetched once here, not by every worker
     if not (folder / "config.json").is_file():
         raise ModelError(f"{args.model}: no model folder with a config.json here; check the path")
     if options["threads"] is None:  # share the cores instead of every worker taking them all

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nerkit.errors import ConfigError, ModelError
+from nerkit.modeling.hub import resolve_model
 from nerkit.runtimes.base import EXPORTED_FILES, RUNTIME_NAMES
 
 REPORT_FILE = "export_report.json"
@@ -37,7 +38,7 @@ def check_folders(
         raise ConfigError(
             f"unknown quantization {quantize!r}; use {', '.join(QUANTIZATIONS)} or none (fp32)"
         )
-    source, target = Path(model_dir), Path(out_dir)
+    source, target = resolve_model(model_dir), Path(out_dir)  # a hub id: its cached folder
     if not source.is_dir():
         raise ModelError(f"{model_dir}: model folder not found; check the path")
     if target.exists() and target.resolve() == source.resolve():

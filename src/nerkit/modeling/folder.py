@@ -66,13 +66,16 @@ class ModelMeta:
         """
         path = folder / META_FILE
         if not path.exists():
-            meta = cls()
+            # a hub model's card usually names its language (dslim/bert-base-NER: en)
+            card_language = _card_language(folder)
+            meta = cls(language=card_language) if card_language else cls()
+            source = " (its model card's)" if card_language else ""
             warnings.warn(
                 f"{folder}: no {META_FILE} (a folder not saved by nerkit), so nerkit assumes "
                 f"scheme {meta.scheme}, windows of {meta.max_length} subwords, "
                 f"{meta.decoding} decoding, no context, no CRF and words split as language "
-                f"{meta.language!r}; write a {META_FILE} beside config.json if the model was "
-                "trained otherwise",
+                f"{meta.language!r}{source}; write a {META_FILE} beside config.json if the model "
+                "was trained otherwise",
                 stacklevel=2,
             )
             return meta
@@ -88,6 +91,23 @@ class ModelMeta:
 
     def write(self, folder: Path) -> None:
         (folder / META_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n", "utf-8")
+
+
+def _card_language(folder: Path) -> str | None:
+    """The one language the model card (``README.md`` metadata) of a folder names, if any."""
+    card = folder / "README.md"
+    if not card.is_file():
+        return None
+    import yaml
+    from huggingface_hub import metadata_load
+
+    try:
+        language = (metadata_load(card) or {}).get("language")
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+        return None  # an unreadable card names nothing: the default, said in the warning
+    if isinstance(language, list) and len(language) == 1:
+        language = language[0]
+    return language if isinstance(language, str) and language.isalpha() else None
 
 
 _META_TYPES: dict[str, tuple[type, ...]] = {

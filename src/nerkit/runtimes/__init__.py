@@ -4,7 +4,9 @@ A model folder written by ``nerkit train`` runs on PyTorch; a folder written by
 ``nerkit export`` holds an ONNX or OpenVINO network (file names in :mod:`nerkit.runtimes.base`)
 and runs on that runtime, with the same tokenizer, labels and ``nerkit.json``. Everything above
 this package (the :class:`~nerkit.tagging.tagger.Tagger`, the server, the CLI) asks
-:func:`open_model` and never looks for runtime files itself. Nothing heavy is imported until a
+:func:`open_model` and never looks for runtime files itself. A hub id (``ORG/NAME[@REV]``) is
+resolved here to its folder in the local hub cache (:func:`nerkit.modeling.hub.resolve_model`),
+so everything above takes one wherever it takes a folder. Nothing heavy is imported until a
 model is opened.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 from nerkit.conll.labels import LabelSet
 from nerkit.errors import ModelError
 from nerkit.modeling.folder import ModelMeta
+from nerkit.modeling.hub import resolve_model
 from nerkit.runtimes.base import EXPORTED_FILES, RUNTIME_NAMES, Backend, exported_runtime
 from nerkit.runtimes.cpu import check_threads
 
@@ -44,9 +47,10 @@ class OpenedModel:
 def open_model(
     path: str | os.PathLike[str], *, threads: int | None = None, latency: bool = False
 ) -> OpenedModel:
-    """Open the model folder ``path`` on the runtime its files call for.
+    """Open the model folder ``path`` (or hub id) on the runtime its files call for.
 
-    A folder with ``model.onnx`` runs on onnxruntime, one with ``model.xml`` on OpenVINO (ONNX
+    A hub id is downloaded into the hub cache, or found there offline. A folder with
+    ``model.onnx`` runs on onnxruntime, one with ``model.xml`` on OpenVINO (ONNX
     first when both are there), any other on PyTorch (a ``nerkit train`` folder or any Hugging
     Face token classifier). ``threads`` defaults to one per physical core. ``latency=True``
     makes an exported model spread each run over all threads, which answers one short text
@@ -54,10 +58,10 @@ def open_model(
     per second on many texts. A PyTorch model always uses all threads on each batch.
     """
     check_threads(threads)
-    folder = Path(path)
+    folder = resolve_model(path)
     runtime = exported_runtime(folder) if folder.is_dir() else None
     if runtime is None:
-        return _open_pytorch(path, threads)
+        return _open_pytorch(folder, threads)
     from nerkit.modeling.folder import load_tokenizer
 
     labels = _exported_labels(folder, runtime)

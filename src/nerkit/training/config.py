@@ -11,6 +11,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -27,6 +28,8 @@ SAMPLINGS = ("random", "group_by_length")
 DECODINGS = ("viterbi", "argmax")
 # experiment trackers --report-to passes to the Trainer, and the package each one needs
 TRACKERS = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
+# a language: an ISO 639-1 or 639-3 code, as word splitters and hub model cards name them
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 def setting(default: Any, help: str, **flag: Any) -> Any:
@@ -67,6 +70,11 @@ class TrainConfig:
     test: str | None = setting(None, "test column file, scored once at the end", metavar="FILE")
     data_dir: str | None = setting(
         None, "folder holding conll2002/ (else $NERKIT_DATA)", metavar="DIR"
+    )
+    language: str | None = setting(
+        None, "language of the data, an ISO 639 code (en, es, de...), recorded in "
+        "nerkit.json for splitting raw text into words; default: the named corpus's, else "
+        "detected from the training words and stated in the log", metavar="CODE"
     )
     max_length: int = setting(
         128, "subword pieces per window; longer sentences are split into overlapping windows, "
@@ -214,6 +222,10 @@ class TrainConfig:
         if self.resume and self.overwrite:
             raise ConfigError("--resume continues what --output-dir holds and --overwrite "
                               "replaces it; pass one of them")
+        if self.language is not None and not LANGUAGE_CODE.match(self.language):
+            raise ConfigError(
+                f"language must be an ISO 639 code such as en, es or de, not {self.language!r}"
+            )
         if self.sampling not in SAMPLINGS:
             raise ConfigError(f"sampling must be random or group_by_length, not {self.sampling!r}")
         if self.decoding not in DECODINGS:

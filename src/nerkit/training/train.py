@@ -30,14 +30,15 @@ from transformers import (
     set_seed,
 )
 
-from nerkit.conll.corpus import CORPORA
 from nerkit.errors import ConfigError
 from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix, save_classifier
+from nerkit.modeling.hub import hub_id_of
 from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
 from nerkit.runtimes.cpu import configure_torch_threads
 from nerkit.training.config import TrainConfig
 from nerkit.training.data import TrainingData, prepare_data, windows_digest
-from nerkit.training.model_card import write_model_card
+from nerkit.training.language import LanguageChoice, choose_language
+from nerkit.training.model_card import CardOptions, library_versions, write_model_card
 from nerkit.training.ranks import Ranks, quiet_other_ranks
 from nerkit.training.reports import score_splits, write_json, write_text
 from nerkit.training.run_folder import CHECKPOINTS, RunFolder, discard, open_run_folder, publish
@@ -98,11 +99,12 @@ def train(config: TrainConfig, callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     folder = ranks.on_main(open_run_folder, config)
     set_seed(config.seed)
     data = prepare_data(config)
+    language = choose_language(config, data.splits)  # stated in the log before training
     # every rank encodes the data itself (seeded context dropout): the windows must agree
     ranks.agree("training windows", windows_digest(data.windows))
     built = build_model(config, data, folder, ranks)
     fitted = fit(config, data, built, folder, args, started, ranks, callbacks)
-    return finish(config, data, built, fitted, folder, ranks)
+    return finish(config, data, built, fitted, folder, ranks, language)
 
 
 def join_processes(args: TrainingArguments) -> Ranks:
@@ -265,6 +267,7 @@ def finish(
     fitted: Fitted,
     folder: RunFolder,
     ranks: Ranks,
+    language: LanguageChoice,
 ) -> dict[str, Any]:
     """Write the model folder once (rank 0; the other ranks wait) and return its results.
 
@@ -277,7 +280,7 @@ def finish(
         del fitted.model.crf
     best_by_process = ranks.gather(fitted.state.best_metric)
     return ranks.on_main(
-        write_model_folder, config, data, built, fitted, folder, crf, best_by_process
+        write_model_folder, config, data, built, fitted, folder, crf, best_by_process, language
     )
 
 
@@ -289,23 +292,27 @@ def write_model_folder(
     folder: RunFolder,
     crf: dict[str, Any] | None,
     best_by_process: list[float | None],
+    language: LanguageChoice,
 ) -> dict[str, Any]:
     """Save the model, score dev and test, write the reports and the model card in a folder
     beside the target, then move it in (:func:`~nerkit.training.run_folder.publish`)."""
     model = fitted.model
-    language = CORPORA[config.data].language if config.data in CORPORA else "es"
-    meta = ModelMeta(max_length=config.max_length, decoding=config.decoding, language=language,
+    meta = ModelMeta(max_length=config.max_length, decoding=config.decoding, language=language.code,
                      encoder=str(config.model), crf=crf, context=config.context)
     staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=folder.path))
     save_classifier(staging, model, data.tokenizer, meta)
     results = run_results(data, built, fitted, folder)
     results["best_dev_f1_by_process"] = best_by_process
+    # for the model card: how the language was chosen, and the encoder's hub id (None for a
+    # local folder: a card's base_model must be a hub id, never a path on this machine)
+    results.update(language=language.as_dict(), base_model=hub_id_of(config.model),
+                   versions=library_versions())
     predictor = training_predictor(model, crf, data.tokenizer, data.labels, config)
     results.update(score_splits(predictor, data.splits, config.eval_batch_size, staging))
     write_json(staging / "eval_results.json", results)
     write_json(staging / "training_args.json",
                {"nerkit": asdict(config), "transformers": fitted.args.to_dict()}, default=str)
-    write_model_card(staging, config, data.labels, data.splits, results, name=folder.path.name)
+    write_model_card(staging, CardOptions(title=folder.path.name))
     publish(staging, folder.path)
     if not config.keep_checkpoints:
         discard(folder.checkpoints)
