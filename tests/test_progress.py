@@ -66,7 +66,7 @@ def test_quiet_leaves_stderr_empty_and_stdout_json(
     capsys: pytest.CaptureFixture[str], tiny_model: Path, tmp_path: Path
 ) -> None:
     code = main(["evaluate", "--model", str(tiny_model), "--data", str(DATA / "tiny.test"),
-                 "--json", "--quiet"])
+                 "--json", "--quiet", "--output-dir", str(tmp_path / "eval")])
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
     assert json.loads(out)["entity"]["micro"]["f1"] >= 0.0

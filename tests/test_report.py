@@ -201,7 +201,8 @@ def test_report_folder_must_not_be_a_file(tmp_path: Path, capsys: Any) -> None:
 def test_evaluate_writes_a_report(tiny_model: Path, tmp_path: Path, capsys: Any) -> None:
     data = DATA / "tiny.test"
     out = tmp_path / "report"
-    args = ["evaluate", "--model", str(tiny_model), "--data", str(data), "--report", str(out)]
+    args = ["evaluate", "--model", str(tiny_model), "--data", str(data), "--report", str(out),
+            "--output-dir", str(tmp_path / "eval")]
     assert main([*args, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     report = json.loads((out / "report.json").read_text("utf-8"))
