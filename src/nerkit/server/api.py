@@ -135,6 +135,8 @@ async def answer_or_hangup(
         hangup.cancel()
         if not result.done():
             result.cancel()  # the batcher drops the job
+    if not result.done():  # the client hung up first: let the cancellation run
+        await asyncio.wait({result})
     if result.cancelled():
         return None
     return result.result()
