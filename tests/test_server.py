@@ -13,6 +13,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -463,3 +464,58 @@ def test_batcher_drops_work_nobody_waits_for() -> None:
 
     _run(scenario())
     assert ran == [["busy"], ["next"]]  # the dropped jobs never reached the model
+
+
+# ------------------------------------------------------------------ live and ready
+
+
+def test_live_before_ready_while_the_model_loads(tiny_model: Path, monkeypatch: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    import nerkit.server.state as state_module
+    from nerkit.server.app import create_app
+
+    gate = threading.Event()
+    real_load = Tagger.load
+
+    def gated_load(*args: Any, **kwargs: Any) -> Tagger:
+        gate.wait(60)  # the real load, once the test has looked at the loading state
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(state_module.Tagger, "load", gated_load)
+    with TestClient(create_app(tiny_model, threads=1)) as test_client:
+        assert test_client.get("/healthz/live").status_code == 200
+        ready = test_client.get("/healthz/ready")
+        assert ready.status_code == 503 and ready.json() == {"ready": False, "status": "loading"}
+        early = test_client.post("/v1/entities", json={"text": "Hola"})
+        assert early.status_code == 503 and early.headers["retry-after"] == "5"
+        assert "still loading" in early.json()["detail"]
+        assert test_client.get("/v1/model").status_code == 503
+        assert test_client.post("/v1/entities", json={"text": 5}).status_code == 422
+        gate.set()
+        for _ in range(600):
+            if test_client.get("/healthz/ready").status_code == 200:
+                break
+            time.sleep(0.1)
+        assert test_client.get("/healthz").json()["status"] == "ok"
+        assert test_client.post("/v1/entities", json={"text": "Hola"}).status_code == 200
+
+
+def test_a_model_that_cannot_load_is_not_ready(tiny_model: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from nerkit.server.app import create_app
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    with TestClient(create_app(broken, threads=1)) as test_client:
+        for _ in range(600):
+            health = test_client.get("/healthz").json()
+            if health["status"] != "loading":
+                break
+            time.sleep(0.1)
+        assert health["status"] == "failed" and str(broken) in health["error"]
+        answer = test_client.post("/v1/entities", json={"text": "Hola"})
+        assert answer.status_code == 503 and "could not be loaded" in answer.json()["detail"]
+        assert test_client.get("/healthz/live").status_code == 200
