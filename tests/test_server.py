@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 from nerkit.cli import main  # noqa: E402
-from nerkit.server.batcher import MicroBatcher  # noqa: E402
+from nerkit.server.batcher import MicroBatcher, Overloaded  # noqa: E402
 from nerkit.server.process import launch_server  # noqa: E402
 from nerkit.tagging.tagger import Tagger  # noqa: E402
 
@@ -112,16 +115,32 @@ def test_model_info(client: Any, tagger: Tagger, tiny_model: Path) -> None:
     assert info["scores"]["dev_per_type"] == saved["dev_per_type"]
     assert "log_history" not in info["scores"]
     assert info["limits"] == {"max_text_chars": 100_000, "max_batch": 256,
-                              "max_body_bytes": 10_000_000}
+                              "max_body_bytes": 10_000_000, "max_queue_wait_s": 2.0,
+                              "request_timeout_s": 60.0}
 
 
-def test_healthz_and_openapi(client: Any) -> None:
+def test_health_live_and_ready(client: Any) -> None:
     health = client.get("/healthz").json()
-    assert health["status"] == "ok"
+    assert health["status"] == "ok" and health["ready"] is True
     assert {"requests", "batches", "largest_batch_requests"} <= set(health["batching"])
+    assert health["queue"]["requests"] == 0
+    assert client.get("/healthz/live").json() == {"status": "live"}
+    assert client.get("/healthz/ready").json() == {"ready": True, "status": "ready"}
+
+
+def test_schema_says_what_the_server_accepts(client: Any) -> None:
     schema = client.get("/openapi.json").json()
-    assert {"/v1/entities", "/v1/model", "/healthz"} <= set(schema["paths"])
-    assert "TagRequest" in schema["components"]["schemas"]
+    assert {"/v1/entities", "/v1/model", "/healthz", "/metrics"} <= set(schema["paths"])
+    post = schema["paths"]["/v1/entities"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert body["title"] == "TagRequest"
+    assert body["oneOf"] == [{"required": ["text"]}, {"required": ["texts"]}]
+    assert body["additionalProperties"] is False
+    assert body["properties"]["texts"]["maxItems"] == 256
+    assert body["properties"]["text"]["maxLength"] == 100_000
+    assert {"200", "400", "413", "422", "503"} <= set(post["responses"])
+    assert "Retry-After" in post["responses"]["503"]["headers"]
+    assert [p["name"] for p in post["parameters"]] == ["X-Request-Timeout"]
 
 
 def test_page_is_self_contained(client: Any) -> None:
@@ -144,19 +163,22 @@ BAD_INPUT = [
     # (name, body bytes, status, part of the answer)
     ("truncated JSON", b'{"text": ', 422, "JSON decode error"),
     ("not JSON", b"hello", 422, "JSON decode error"),
-    ("empty body", b"", 422, "Field required"),
-    ("no field", b"{}", 422, "exactly one of"),
-    ("both fields", b'{"text": "a", "texts": ["b"]}', 422, "exactly one of"),
-    ("text not a string", b'{"text": 5}', 422, "valid string"),
-    ("text null", b'{"text": null}', 422, "exactly one of"),
-    ("texts not a list", b'{"texts": "abc"}', 422, "valid list"),
-    ("texts with a number", b'{"texts": ["a", 3]}', 422, "valid string"),
-    ("top level list", b'["a"]', 422, "valid dictionary"),
-    ("unknown field", b'{"text": "a", "lang": "es"}', 422, "Extra inputs"),
-    ("lone surrogate", b'{"text": "a\\ud800b"}', 422, "lone surrogate"),
-    ("NaN", b'{"text": NaN}', 422, "valid string"),
-    ("Infinity in a batch", b'{"texts": ["a", -Infinity]}', 422, "-inf"),
-    ("non-UTF-8 bytes", b'{"text": "\xff\xfe caf\xe9"}', 400, "error parsing the body"),
+    ("empty body", b"", 422, "the body is empty"),
+    ("no field", b"{}", 422, "no key is given; send a JSON object with exactly one of"),
+    ("both fields", b'{"text": "a", "texts": ["b"]}', 422, "both keys are given"),
+    ("text not a string", b'{"text": 5}', 422, '"text" must be a valid string, not a JSON number'),
+    ("text null", b'{"text": null}', 422, "not a JSON null"),
+    ("texts not a list", b'{"texts": "abc"}', 422, "valid list of strings, not a JSON string"),
+    ("texts with a number", b'{"texts": ["a", 3]}', 422, "texts[1] must be a valid string"),
+    ("top level list", b'["a"]', 422, "the body is a JSON array"),
+    ("unknown field", b'{"text": "a", "lang": "es"}', 422, 'unknown key(s) "lang"'),
+    ("lone surrogate", b'{"text": "a\\ud800b"}', 422, "lone surrogate U+D800 at character 1"),
+    ("lone surrogate in a batch", b'{"texts": ["ok", "\\uDFFFx"]}', 422, "texts[1] has a lone"),
+    ("NaN", b'{"text": NaN}', 422, "not a JSON number"),
+    ("Infinity in a batch", b'{"texts": ["a", -Infinity]}', 422, "texts[1] must be a valid"),
+    ("a 5,000-digit number", b'{"text": ' + b"1" * 5000 + b"}", 422, "JSON decode error"),
+    ("nested too deeply", b"[" * 100_000 + b"]" * 100_000, 422, "nested too deeply"),
+    ("non-UTF-8 bytes", b'{"text": "\xff\xfe caf\xe9"}', 400, "not UTF-8 (byte 0xff at offset 10)"),
     ("UTF-8 NUL and controls", b'{"text": "a\\u0000b\\u0007"}', 200, "entities"),
 ]
 
@@ -167,7 +189,26 @@ def test_bad_input(client: Any, name: str, body: bytes, status: int, message: st
     response = client.post("/v1/entities", content=body,
                            headers={"content-type": "application/json"})
     assert response.status_code == status, response.text
-    assert message in response.text
+    assert message in messages(response)
+    assert len(response.content) < 2_000  # never the input echoed back
+
+
+def messages(response: Any) -> str:
+    """The answer's error messages (or its body, for a 200) as one string."""
+    if response.status_code == 200:
+        return response.text
+    detail = response.json()["detail"]
+    return detail if isinstance(detail, str) else " | ".join(d["msg"] for d in detail)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "nan", "inf"])
+def test_bad_request_timeout_header_is_400(client: Any, value: str) -> None:
+    response = client.post("/v1/entities", json={"text": "hola"},
+                           headers={"X-Request-Timeout": value})
+    assert response.status_code == 400
+    assert "X-Request-Timeout must be a number of seconds > 0" in response.json()["detail"]
+    ok = client.post("/v1/entities", json={"text": "hola"}, headers={"X-Request-Timeout": "30"})
+    assert ok.status_code == 200
 
 
 def test_text_over_the_limit_is_413(client: Any) -> None:
@@ -342,3 +383,139 @@ def test_batcher_must_be_started() -> None:
     batcher = MicroBatcher(lambda texts: texts)
     with pytest.raises(RuntimeError, match="start"):
         _run(batcher.submit(["a"]))
+
+
+def test_batcher_refuses_when_the_wait_would_pass_the_limit() -> None:
+    gate = threading.Event()
+
+    def tag_many(texts: list[str]) -> list[str]:
+        gate.wait(10)
+        return texts
+
+    async def scenario() -> tuple[list[str], int, float]:
+        batcher = MicroBatcher(tag_many, max_wait=0, max_queue_wait=1.0)
+        batcher.speed.update(1, 0.1)  # as if measured: 0.1 s per unit of cost
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.submit(["x" * 5]))  # 55 units: 5.5 s
+            while batcher.running_texts == 0:
+                await asyncio.sleep(0.01)
+            wait = batcher.expected_wait()
+            with pytest.raises(Overloaded, match="--max-queue-wait") as refused:
+                batcher.enqueue(["y"])
+            gate.set()
+            return await first, refused.value.retry_after, wait
+        finally:
+            await batcher.stop()
+
+    # the first job always gets in; the next would wait about 5.5 s for it, over the 1 s limit
+    result, retry_after, wait = _run(scenario())
+    assert result == ["xxxxx"]
+    assert 4.5 < wait <= 5.5
+    assert retry_after == math.ceil(wait - 1.0)
+
+
+def test_batcher_caps_the_queued_texts() -> None:
+    async def scenario() -> str:
+        batcher = MicroBatcher(lambda texts: texts, max_queued_texts=3)
+        batcher.start()
+        try:
+            jobs = [batcher.enqueue(["a", "b"])]
+            with pytest.raises(Overloaded, match="at most 3") as refused:
+                batcher.enqueue(["c", "d"])
+            await batcher.result(jobs[0])
+            return str(refused.value)
+        finally:
+            await batcher.stop()
+
+    assert "retry after" in _run(scenario())
+
+
+def test_batcher_drops_work_nobody_waits_for() -> None:
+    ran: list[list[str]] = []
+    gate = threading.Event()
+
+    def tag_many(texts: list[str]) -> list[str]:
+        gate.wait(10)
+        ran.append(texts)
+        return texts
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(tag_many, max_wait=0)
+        batcher.start()
+        try:
+            busy = asyncio.ensure_future(batcher.submit(["busy"]))
+            while batcher.running_texts == 0:
+                await asyncio.sleep(0.01)
+            gone = asyncio.ensure_future(batcher.submit(["gone"]))  # its caller will give up
+            late = batcher.enqueue(["late"])  # its deadline passes in the queue
+            await asyncio.sleep(0.05)
+            assert batcher.queued_requests == 2
+            gone.cancel()
+            with pytest.raises(asyncio.TimeoutError):
+                await batcher.result(late, timeout=0.01)
+            assert batcher.queued_requests == 0 and batcher.queued_texts == 0
+            gate.set()
+            assert await busy == ["busy"]
+            assert await batcher.submit(["next"]) == ["next"]
+            assert batcher.stats.dropped_requests == 2
+        finally:
+            await batcher.stop()
+
+    _run(scenario())
+    assert ran == [["busy"], ["next"]]  # the dropped jobs never reached the model
+
+
+# ------------------------------------------------------------------ live and ready
+
+
+def test_live_before_ready_while_the_model_loads(tiny_model: Path, monkeypatch: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    import nerkit.server.state as state_module
+    from nerkit.server.app import create_app
+
+    gate = threading.Event()
+    real_load = Tagger.load
+
+    def gated_load(*args: Any, **kwargs: Any) -> Tagger:
+        gate.wait(60)  # the real load, once the test has looked at the loading state
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(state_module.Tagger, "load", gated_load)
+    with TestClient(create_app(tiny_model, threads=1)) as test_client:
+        assert test_client.get("/healthz/live").status_code == 200
+        ready = test_client.get("/healthz/ready")
+        assert ready.status_code == 503 and ready.json() == {"ready": False, "status": "loading"}
+        early = test_client.post("/v1/entities", json={"text": "Hola"})
+        assert early.status_code == 503 and early.headers["retry-after"] == "5"
+        assert "still loading" in early.json()["detail"]
+        assert test_client.get("/v1/model").status_code == 503
+        assert test_client.post("/v1/entities", json={"text": 5}).status_code == 422
+        gate.set()
+        for _ in range(600):
+            if test_client.get("/healthz/ready").status_code == 200:
+                break
+            time.sleep(0.1)
+        assert test_client.get("/healthz").json()["status"] == "ok"
+        assert test_client.post("/v1/entities", json={"text": "Hola"}).status_code == 200
+
+
+def test_a_model_that_cannot_load_is_not_ready(tiny_model: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from nerkit.server.app import create_app
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    with TestClient(create_app(broken, threads=1)) as test_client:
+        for _ in range(600):
+            health = test_client.get("/healthz").json()
+            if health["status"] != "loading":
+                break
+            time.sleep(0.1)
+        assert health["status"] == "failed" and str(broken) in health["error"]
+        answer = test_client.post("/v1/entities", json={"text": "Hola"})
+        assert answer.status_code == 503 and "could not be loaded" in answer.json()["detail"]
+        assert test_client.get("/healthz/live").status_code == 200
