@@ -126,8 +126,7 @@ def test_predict_and_export_checks_take_a_hub_id(
     assert source == offline_cache / "models--org--name" / "snapshots" / COMMIT
     # evaluate reads the cached model and writes under evaluations/<name>/, not into the cache
     test = Path(__file__).parent / "data" / "tiny.test"
-    assert main(["evaluate", "--model", "org/name", "--data", str(test), "--json",
-                 "--output-dir", str(tmp_path / "eval")]) == 0
+    assert main(["evaluate", "--model", "org/name", "--data", str(test), "--json"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert results["entity"]["micro"]["f1"] >= 0
     assert (tmp_path / "evaluations" / "name" / "tiny.test" / "test_results.json").is_file()
