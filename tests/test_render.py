@@ -337,3 +337,17 @@ def test_render_command_without_a_model(tmp_path: Path, capsys: Any) -> None:
     assert main(["render", "--input", str(source), "--format", "conll", "--model", "m",
                  "--html", str(out)]) == 2
     assert "takes no --model" in capsys.readouterr().err
+
+
+def test_unwritable_html_is_refused_before_the_model_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nerkit.cli import main
+
+    source = tmp_path / "docs.txt"
+    source.write_text("Ana vive en Sevilla.\n", encoding="utf-8")
+    # the model does not exist: the output is refused first, in one line
+    assert main(["render", "--model", str(tmp_path / "no-model"), "--input", str(source),
+                 "--html", "/proc/x.html"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/x.html" in err and "no-model" not in err and len(err.splitlines()) == 1

@@ -14,8 +14,10 @@ from nerkit.errors import ConfigError
 
 
 def run(args: argparse.Namespace) -> int:
+    from nerkit.conll.outputs import check_output
     from nerkit.server import render_files
 
+    check_output(args.html, inputs=[args.input])  # before any tagging, not after it
     if args.format == "conll":
         if args.model:
             raise ConfigError(
