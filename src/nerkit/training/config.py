@@ -76,6 +76,12 @@ class TrainConfig:
         "nerkit.json for splitting raw text into words; default: the named corpus's, else "
         "detected from the training words and stated in the log", metavar="CODE"
     )
+    documents: str = setting(
+        "boundaries", "how the data files are cut into documents, whose neighbouring sentences "
+        "--context reads: boundaries (-DOCSTART-, a JSON record, a Doc), one (each file is one "
+        "document) or sentence (every sentence alone: unrelated or shuffled sentences)",
+        choices=("boundaries", "one", "sentence"),
+    )
     max_length: int = setting(
         128, "subword pieces per window; longer sentences are split into overlapping windows, "
         "never truncated", metavar="N"

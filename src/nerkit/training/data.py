@@ -46,15 +46,18 @@ class TrainingData:
 
 def load_splits(config: TrainConfig) -> Splits:
     """The named corpus's splits, or the files given; ``limit_train`` cuts the training split."""
+    # documents: how the files are cut (stated in the log by the reader, recorded with the
+    # run's settings); language: the word splitter for texts with character-offset spans
+    read = {"documents": config.documents, "language": config.language or "es"}
     if config.data is not None:
-        train = load_split(config.data, "train", config.data_dir)
-        dev = load_split(config.data, "dev", config.data_dir)
-        test = load_split(config.data, "test", config.data_dir)
+        train = load_split(config.data, "train", config.data_dir, **read)
+        dev = load_split(config.data, "dev", config.data_dir, **read)
+        test = load_split(config.data, "test", config.data_dir, **read)
     else:
         assert config.train is not None  # checked in TrainConfig.check
-        train = load_split(config.train, "train")
-        dev = load_split(config.dev, "dev") if config.dev else None
-        test = load_split(config.test, "test") if config.test else None
+        train = load_split(config.train, "train", **read)
+        dev = load_split(config.dev, "dev", **read) if config.dev else None
+        test = load_split(config.test, "test", **read) if config.test else None
     if config.limit_train is not None:
         train = train[: config.limit_train]
     return Splits(train, dev, test)
