@@ -62,10 +62,13 @@ def test_torchrun_two_cpu_processes(tmp_path: Path, tiny_encoder: Path, tiny_mod
     refused = torchrun(tiny_encoder, out, "--max-steps", "6")
     assert refused.returncode != 0
     errors = [line for line in refused.stderr.splitlines() if line.startswith("nerkit: error:")]
-    assert len(errors) == 2 and "already holds a model" in errors[0], refused.stderr[-3000:]
-    # both exit 2; torchrun then prints its own report of the failed children, but no
-    # traceback runs through nerkit
-    assert len(re.findall(r"exitcode\s+:\s*2 \(pid", refused.stderr)) == 2, refused.stderr[-3000:]
+    assert errors and "already holds a model" in errors[0], refused.stderr[-3000:]
+    assert len(set(errors)) == 1, errors
+    # each rank exits 2 with that line; torchrun stops the other ranks (SIGTERM) as soon as the
+    # first one exits, so the slower rank may be reported as terminated instead. No traceback
+    # runs through nerkit either way.
+    codes = re.findall(r"exitcode\s+:\s*(-?\d+) \(pid", refused.stderr)
+    assert "2" in codes and set(codes) <= {"2", "-15"}, refused.stderr[-3000:]
     assert str(SRC / "nerkit") not in refused.stderr
     # --resume works the same: the newest checkpoint, continued by both processes
     resumed = torchrun(tiny_encoder, out, "--max-steps", "6", "--resume")
