@@ -472,17 +472,17 @@ def test_batcher_drops_work_nobody_waits_for() -> None:
 def test_live_before_ready_while_the_model_loads(tiny_model: Path, monkeypatch: Any) -> None:
     from fastapi.testclient import TestClient
 
-    import nerkit.server.state as state_module
     from nerkit.server.app import create_app
+    from nerkit.server.model_process import ModelProcess
 
     gate = threading.Event()
-    real_load = Tagger.load
+    real_start = ModelProcess.start
 
-    def gated_load(*args: Any, **kwargs: Any) -> Tagger:
-        gate.wait(60)  # the real load, once the test has looked at the loading state
-        return real_load(*args, **kwargs)
+    def gated_start(self: ModelProcess) -> dict[str, Any]:
+        gate.wait(60)  # the real start, once the test has looked at the loading state
+        return real_start(self)
 
-    monkeypatch.setattr(state_module.Tagger, "load", gated_load)
+    monkeypatch.setattr(ModelProcess, "start", gated_start)
     with TestClient(create_app(tiny_model, threads=1)) as test_client:
         assert test_client.get("/healthz/live").status_code == 200
         ready = test_client.get("/healthz/ready")

@@ -36,7 +36,8 @@ from fastapi import FastAPI, Request, Response
 from nerkit._version import __version__
 from nerkit.errors import ConfigError
 from nerkit.server.api import add_api_routes, json_response
-from nerkit.server.middleware import BodySizeLimit, RequestMetrics
+from nerkit.server.memory import fix_mmap_threshold
+from nerkit.server.middleware import BodySizeLimit, LoadShedder, RequestMetrics
 from nerkit.server.page import add_page_routes
 from nerkit.server.settings import ServeSettings
 from nerkit.server.state import ServerState
@@ -80,6 +81,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LoadShedder, batcher=state.batcher)
     app.add_middleware(RequestMetrics, metrics=state.metrics)  # outermost: sees every answer
     app.add_exception_handler(RequestProblem, _problem)
     app.state.server = state
@@ -101,6 +103,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        fix_mmap_threshold()  # before the first tensors of a model run here (InlineModel)
         state.batcher.start()
         loading = None
         if background:
@@ -113,6 +116,7 @@ def _lifespan(
             if loading is not None and not loading.done():
                 loading.cancel()
             await state.batcher.stop()
+            await asyncio.to_thread(state.close)
 
     return lifespan
 

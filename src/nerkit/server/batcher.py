@@ -215,12 +215,20 @@ class MicroBatcher:
         return self._running_texts
 
     def expected_wait(self) -> float:
-        """Seconds a job queued now would wait for its model call to start (0 if unknown)."""
-        queued = self.speed.seconds(self._queued_cost) or 0.0
-        running = self.speed.seconds(self._running_cost) or 0.0
+        """Seconds a job queued now would wait for its model call to start (0 if unknown).
+
+        The speed is the estimate from past calls, or the speed the call in progress has
+        shown so far if that is slower: when the machine gets busier, refusals start during
+        the first slow call, not after it.
+        """
+        per_unit = self.speed.per_unit
+        elapsed = time.perf_counter() - self._running_since
         if self._running_cost:
-            running = max(0.0, running - (time.perf_counter() - self._running_since))
-        return queued + running
+            per_unit = max(per_unit or 0.0, elapsed / self._running_cost)
+        if per_unit is None:
+            return 0.0
+        running = max(0.0, self._running_cost * per_unit - elapsed) if self._running_cost else 0.0
+        return self._queued_cost * per_unit + running
 
     def enqueue(self, texts: Sequence[str]) -> Job:
         """Queue ``texts`` or raise :class:`Overloaded`; await the job with :meth:`result`."""
@@ -235,23 +243,33 @@ class MicroBatcher:
         self._wakeup.set()
         return job
 
-    def _admit(self, n_texts: int) -> None:
-        wait = self.expected_wait()
+    def refusal(self) -> Overloaded | None:
+        """Why a new job would be refused now (its wait over ``max_queue_wait``), or ``None``."""
         limit = self.max_queue_wait
-        if limit is not None and wait > limit:
-            self.stats.rejected_requests += 1
-            raise Overloaded(
-                f"the server is at capacity: a new request would wait about {wait:.1f} s for "
-                f"the model, more than its limit of {limit:g} s (--max-queue-wait)",
-                max(1, math.ceil(wait - limit)),
-            )
-        if self._queue and self._queued_texts + n_texts > self.max_queued_texts:
-            self.stats.rejected_requests += 1
-            raise Overloaded(
+        if limit is None:
+            return None
+        wait = self.expected_wait()
+        if wait <= limit:
+            return None
+        return Overloaded(
+            f"the server is at capacity: a new request would wait about {wait:.1f} s for the "
+            f"model, more than its limit of {limit:g} s (--max-queue-wait)",
+            max(1, math.ceil(wait - limit)),
+        )
+
+    def _admit(self, n_texts: int) -> None:
+        refused = self.refusal()
+        if refused is None and self._queue and (
+            self._queued_texts + n_texts > self.max_queued_texts
+        ):
+            refused = Overloaded(
                 f"the server is at capacity: {self._queued_texts:,} texts are waiting for the "
                 f"model, and its queue holds at most {self.max_queued_texts:,}",
-                max(1, math.ceil(wait)),
+                max(1, math.ceil(self.expected_wait())),
             )
+        if refused is not None:
+            self.stats.rejected_requests += 1
+            raise refused
 
     async def result(self, job: Job, timeout: float | None = None) -> list[Any]:
         """The job's results; if the caller stops waiting (cancelled, or ``timeout`` seconds
