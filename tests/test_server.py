@@ -519,3 +519,32 @@ def test_a_model_that_cannot_load_is_not_ready(tiny_model: Path, tmp_path: Path)
         answer = test_client.post("/v1/entities", json={"text": "Hola"})
         assert answer.status_code == 503 and "could not be loaded" in answer.json()["detail"]
         assert test_client.get("/healthz/live").status_code == 200
+
+
+def test_batcher_refuses_a_job_that_waited_past_the_limit_unrun() -> None:
+    gate = threading.Event()
+    ran: list[list[str]] = []
+
+    def tag_many(texts: list[str]) -> list[str]:
+        gate.wait(10)
+        ran.append(texts)
+        return texts
+
+    async def scenario() -> Any:
+        batcher = MicroBatcher(tag_many, max_wait=0, max_queue_wait=0.1)
+        batcher.speed.update(1_000_000, 0.001)  # an estimate far too fast: admits everything
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.submit(["first"]))
+            while batcher.running_texts == 0:
+                await asyncio.sleep(0.01)
+            late = asyncio.ensure_future(batcher.submit(["late"]))
+            await asyncio.sleep(0.3)  # the first call runs on, past the late job's limit
+            gate.set()
+            return await first, await asyncio.gather(late, return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    first, (late,) = _run(scenario())
+    assert first == ["first"] and ran == [["first"]]
+    assert isinstance(late, Overloaded) and "waited" in str(late) and late.retry_after >= 1
