@@ -36,7 +36,6 @@ from fastapi import FastAPI, Request, Response
 from nerkit._version import __version__
 from nerkit.errors import ConfigError
 from nerkit.server.api import add_api_routes, json_response
-from nerkit.server.memory import fix_mmap_threshold
 from nerkit.server.middleware import BodySizeLimit, LoadShedder, RequestMetrics
 from nerkit.server.page import add_page_routes
 from nerkit.server.settings import ServeSettings
@@ -103,7 +102,6 @@ def _lifespan(
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        fix_mmap_threshold()  # before the first tensors of a model run here (InlineModel)
         state.batcher.start()
         loading = None
         if background:

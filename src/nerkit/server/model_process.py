@@ -66,11 +66,25 @@ def model_info(tagger: Tagger, folder: Path | None) -> dict[str, Any]:
     }
 
 
+def batch_size_for(tagger: Tagger, n_texts: int) -> int:
+    """Windows per forward pass for a call of ``n_texts`` texts.
+
+    The server's calls are small (one per group of concurrent requests, often under 64
+    sentences). Windows are sorted by length and each batch is padded to its longest; with few
+    windows, a batch of 32 spans a wide range of lengths and carries much padding, where
+    smaller batches pad little. So a call of ``n`` texts uses about ``n / 6`` windows per batch
+    (at least 8, at most the tagger's own size); ``benchmarks/serve_load.py`` compares the
+    server with offline ``tag_many``.
+    """
+    return min(tagger.batch_size, max(8, n_texts // 6))
+
+
 def encode_entities(tagger: Tagger, texts: list[str]) -> list[bytes]:
     """Each text's entities as a UTF-8 JSON array: the server joins them without parsing."""
+    batch_size = batch_size_for(tagger, len(texts))
     return [
         json.dumps([e.to_dict() for e in entities], ensure_ascii=False).encode("utf-8")
-        for entities in tagger.tag_many(texts)
+        for entities in tagger.tag_many(texts, batch_size=batch_size)
     ]
 
 
@@ -168,9 +182,6 @@ class ModelProcess:
 
 def serve(conn: Connection, folder: Path, threads: int | None) -> None:
     """The model's side: load, say ready, then answer lists of texts until told to stop."""
-    from nerkit.server.memory import fix_mmap_threshold
-
-    fix_mmap_threshold()  # before the model's first tensors: RSS stays flat under load
     try:
         tagger = Tagger.load(folder, threads=threads)
         info = model_info(tagger, folder)
