@@ -578,8 +578,8 @@ RUNNERS: dict[str, Callable[[Bench], dict[str, Any]]] = {
 def reproduce(args: argparse.Namespace, argv: list[str]) -> str:
     data = os.environ.get("NERKIT_DATA")
     prefix = f"NERKIT_DATA={shlex.quote(data)} " if data else ""
-    return f"cd {shlex.quote(str(ROOT))} && {prefix}python benchmarks/serve_load.py " + shlex.join(
-        argv)
+    command = shlex.join(["python", "benchmarks/serve_load.py", *argv])
+    return f"cd {shlex.quote(str(ROOT))} && {prefix}{command}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -548,3 +548,13 @@ def test_batcher_refuses_a_job_that_waited_past_the_limit_unrun() -> None:
     first, (late,) = _run(scenario())
     assert first == ["first"] and ran == [["first"]]
     assert isinstance(late, Overloaded) and "waited" in str(late) and late.retry_after >= 1
+
+
+def test_heap_trimmer_trims_at_most_once_per_interval() -> None:
+    from nerkit.server.memory import HeapTrimmer
+
+    trimmer = HeapTrimmer(every=3600)
+    if trimmer.trim is None:
+        pytest.skip("not glibc: nothing to trim")
+    assert trimmer.maybe_trim() is True  # the first call trims
+    assert trimmer.maybe_trim() is False  # the next one within the hour does not

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from nerkit.errors import ModelError, NerkitError
+from nerkit.server.memory import HeapTrimmer
 from nerkit.tagging.tagger import Tagger
 
 SCORE_KEYS = ("dev_f1", "test_f1", "best_dev_f1", "dev_per_type", "test_per_type")
@@ -190,6 +191,7 @@ def serve(conn: Connection, folder: Path, threads: int | None) -> None:
                                 "it again"))
         return
     conn.send(("ready", info))
+    trimmer = HeapTrimmer()
     while True:
         try:
             texts = conn.recv()
@@ -202,6 +204,7 @@ def serve(conn: Connection, folder: Path, threads: int | None) -> None:
         except Exception as err:
             answer = describe(err, f"{folder}: tagging failed")
         conn.send(answer)
+        trimmer.maybe_trim()  # after the answer: RSS levels off (nerkit.server.memory)
 
 
 def main(argv: list[str]) -> None:
