@@ -472,17 +472,17 @@ def test_batcher_drops_work_nobody_waits_for() -> None:
 def test_live_before_ready_while_the_model_loads(tiny_model: Path, monkeypatch: Any) -> None:
     from fastapi.testclient import TestClient
 
-    import nerkit.server.state as state_module
     from nerkit.server.app import create_app
+    from nerkit.server.model_process import ModelProcess
 
     gate = threading.Event()
-    real_load = Tagger.load
+    real_start = ModelProcess.start
 
-    def gated_load(*args: Any, **kwargs: Any) -> Tagger:
-        gate.wait(60)  # the real load, once the test has looked at the loading state
-        return real_load(*args, **kwargs)
+    def gated_start(self: ModelProcess) -> dict[str, Any]:
+        gate.wait(60)  # the real start, once the test has looked at the loading state
+        return real_start(self)
 
-    monkeypatch.setattr(state_module.Tagger, "load", gated_load)
+    monkeypatch.setattr(ModelProcess, "start", gated_start)
     with TestClient(create_app(tiny_model, threads=1)) as test_client:
         assert test_client.get("/healthz/live").status_code == 200
         ready = test_client.get("/healthz/ready")
@@ -519,3 +519,42 @@ def test_a_model_that_cannot_load_is_not_ready(tiny_model: Path, tmp_path: Path)
         answer = test_client.post("/v1/entities", json={"text": "Hola"})
         assert answer.status_code == 503 and "could not be loaded" in answer.json()["detail"]
         assert test_client.get("/healthz/live").status_code == 200
+
+
+def test_batcher_refuses_a_job_that_waited_past_the_limit_unrun() -> None:
+    gate = threading.Event()
+    ran: list[list[str]] = []
+
+    def tag_many(texts: list[str]) -> list[str]:
+        gate.wait(10)
+        ran.append(texts)
+        return texts
+
+    async def scenario() -> Any:
+        batcher = MicroBatcher(tag_many, max_wait=0, max_queue_wait=0.1)
+        batcher.speed.update(1_000_000, 0.001)  # an estimate far too fast: admits everything
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.submit(["first"]))
+            while batcher.running_texts == 0:
+                await asyncio.sleep(0.01)
+            late = asyncio.ensure_future(batcher.submit(["late"]))
+            await asyncio.sleep(0.3)  # the first call runs on, past the late job's limit
+            gate.set()
+            return await first, await asyncio.gather(late, return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    first, (late,) = _run(scenario())
+    assert first == ["first"] and ran == [["first"]]
+    assert isinstance(late, Overloaded) and "waited" in str(late) and late.retry_after >= 1
+
+
+def test_heap_trimmer_trims_at_most_once_per_interval() -> None:
+    from nerkit.server.memory import HeapTrimmer
+
+    trimmer = HeapTrimmer(every=3600)
+    if trimmer.trim is None:
+        pytest.skip("not glibc: nothing to trim")
+    assert trimmer.maybe_trim() is True  # the first call trims
+    assert trimmer.maybe_trim() is False  # the next one within the hour does not

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import socket
@@ -301,3 +302,18 @@ def test_a_model_that_cannot_load_stops_the_server_with_status_2(
     log = server.log.read_text()
     assert f"nerkit: error: {broken}" in log
     assert "Traceback" not in log
+
+
+def test_a_model_process_that_dies_stops_the_server_with_status_2(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    server = start(tiny_model, tmp_path)
+    tasks = Path(f"/proc/{server.proc.pid}/task").iterdir()  # the model's, from any thread
+    (model_pid,) = (int(pid) for task in tasks for pid in (task / "children").read_text().split())
+    os.kill(model_pid, signal.SIGKILL)
+    answer = httpx.post(f"{server.url}/v1/entities", json={"text": "Hola Ana."}, timeout=WAIT,
+                        trust_env=False)
+    assert answer.status_code == 503
+    assert "the model's process ended" in answer.json()["detail"]
+    assert server.proc.wait(WAIT) == 2
+    assert "Traceback" not in server.log.read_text()

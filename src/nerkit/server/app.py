@@ -36,7 +36,7 @@ from fastapi import FastAPI, Request, Response
 from nerkit._version import __version__
 from nerkit.errors import ConfigError
 from nerkit.server.api import add_api_routes, json_response
-from nerkit.server.middleware import BodySizeLimit, RequestMetrics
+from nerkit.server.middleware import BodySizeLimit, LoadShedder, RequestMetrics
 from nerkit.server.page import add_page_routes
 from nerkit.server.settings import ServeSettings
 from nerkit.server.state import ServerState
@@ -80,6 +80,7 @@ def create_app(
         redoc_url=None,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LoadShedder, batcher=state.batcher)
     app.add_middleware(RequestMetrics, metrics=state.metrics)  # outermost: sees every answer
     app.add_exception_handler(RequestProblem, _problem)
     app.state.server = state
@@ -113,6 +114,7 @@ def _lifespan(
             if loading is not None and not loading.done():
                 loading.cancel()
             await state.batcher.stop()
+            await asyncio.to_thread(state.close)
 
     return lifespan
 

@@ -13,9 +13,11 @@ everyone. The batcher keeps an estimate of the model's speed (seconds per unit o
 characters plus a fixed part, averaged over recent calls) and, from the cost of the jobs waiting
 and of the call in progress, the wait a new job would have before its model call starts. When
 that wait is over ``max_queue_wait``, :meth:`MicroBatcher.enqueue` refuses the job at once with
-:class:`Overloaded` (the server answers 503 with ``Retry-After``), so accepted requests wait at
-most about ``max_queue_wait`` plus their own model call. ``max_queued_texts`` is a hard cap for
-the time before the first call has given an estimate.
+:class:`Overloaded` (the server answers 503 with ``Retry-After``). An estimate can be short (the
+machine got busier); a job that has waited longer than ``max_queue_wait`` when its turn comes
+is refused then, unrun, so an answered request has waited at most ``max_queue_wait`` plus its
+own model call. ``max_queued_texts`` is a hard cap for the time before the first call has given
+an estimate.
 
 **Dropped work.** A job whose caller stopped waiting (its client hung up, or its deadline
 passed) is taken out of the queue and never reaches the model; one already in a model call has
@@ -95,7 +97,8 @@ class BatchStats:
 class SpeedEstimate:
     """Seconds per unit of cost, an exponentially weighted mean over model calls.
 
-    Recent calls weigh most, so the estimate follows a machine whose other load changes.
+    Recent calls weigh most (the last one half), so the estimate follows a machine whose other
+    load changes within a few calls.
 
     >>> speed = SpeedEstimate(weight=0.5)
     >>> speed.seconds(1000) is None
@@ -104,7 +107,7 @@ class SpeedEstimate:
     1.5
     """
 
-    def __init__(self, weight: float = 0.2) -> None:
+    def __init__(self, weight: float = 0.5) -> None:
         self.weight = weight
         self.per_unit: float | None = None
 
@@ -129,6 +132,7 @@ class Job:
     cost: int
     future: asyncio.Future[list[Any]] = field(repr=False)
     dropped: bool = False
+    queued_at: float = field(default_factory=time.perf_counter)
 
 
 class MicroBatcher:
@@ -215,12 +219,20 @@ class MicroBatcher:
         return self._running_texts
 
     def expected_wait(self) -> float:
-        """Seconds a job queued now would wait for its model call to start (0 if unknown)."""
-        queued = self.speed.seconds(self._queued_cost) or 0.0
-        running = self.speed.seconds(self._running_cost) or 0.0
+        """Seconds a job queued now would wait for its model call to start (0 if unknown).
+
+        The speed is the estimate from past calls, or the speed the call in progress has
+        shown so far if that is slower: when the machine gets busier, refusals start during
+        the first slow call, not after it.
+        """
+        per_unit = self.speed.per_unit
+        elapsed = time.perf_counter() - self._running_since
         if self._running_cost:
-            running = max(0.0, running - (time.perf_counter() - self._running_since))
-        return queued + running
+            per_unit = max(per_unit or 0.0, elapsed / self._running_cost)
+        if per_unit is None:
+            return 0.0
+        running = max(0.0, self._running_cost * per_unit - elapsed) if self._running_cost else 0.0
+        return self._queued_cost * per_unit + running
 
     def enqueue(self, texts: Sequence[str]) -> Job:
         """Queue ``texts`` or raise :class:`Overloaded`; await the job with :meth:`result`."""
@@ -235,23 +247,33 @@ class MicroBatcher:
         self._wakeup.set()
         return job
 
-    def _admit(self, n_texts: int) -> None:
-        wait = self.expected_wait()
+    def refusal(self) -> Overloaded | None:
+        """Why a new job would be refused now (its wait over ``max_queue_wait``), or ``None``."""
         limit = self.max_queue_wait
-        if limit is not None and wait > limit:
-            self.stats.rejected_requests += 1
-            raise Overloaded(
-                f"the server is at capacity: a new request would wait about {wait:.1f} s for "
-                f"the model, more than its limit of {limit:g} s (--max-queue-wait)",
-                max(1, math.ceil(wait - limit)),
-            )
-        if self._queue and self._queued_texts + n_texts > self.max_queued_texts:
-            self.stats.rejected_requests += 1
-            raise Overloaded(
+        if limit is None:
+            return None
+        wait = self.expected_wait()
+        if wait <= limit:
+            return None
+        return Overloaded(
+            f"the server is at capacity: a new request would wait about {wait:.1f} s for the "
+            f"model, more than its limit of {limit:g} s (--max-queue-wait)",
+            max(1, math.ceil(wait - limit)),
+        )
+
+    def _admit(self, n_texts: int) -> None:
+        refused = self.refusal()
+        if refused is None and self._queue and (
+            self._queued_texts + n_texts > self.max_queued_texts
+        ):
+            refused = Overloaded(
                 f"the server is at capacity: {self._queued_texts:,} texts are waiting for the "
                 f"model, and its queue holds at most {self.max_queued_texts:,}",
-                max(1, math.ceil(wait)),
+                max(1, math.ceil(self.expected_wait())),
             )
+        if refused is not None:
+            self.stats.rejected_requests += 1
+            raise refused
 
     async def result(self, job: Job, timeout: float | None = None) -> list[Any]:
         """The job's results; if the caller stops waiting (cancelled, or ``timeout`` seconds
@@ -283,8 +305,18 @@ class MicroBatcher:
             job = self._queue.popleft()
             self._queued_cost -= job.cost
             self._queued_texts -= len(job.texts)
-            if not job.dropped:
-                return job
+            if job.dropped:
+                continue
+            waited = time.perf_counter() - job.queued_at
+            if self.max_queue_wait is not None and waited > self.max_queue_wait:
+                # admitted on an estimate that proved short: the limit still holds
+                self.stats.rejected_requests += 1
+                _fail(job, Overloaded(
+                    f"the server is at capacity: this request waited {waited:.1f} s for the "
+                    f"model, more than its limit of {self.max_queue_wait:g} s "
+                    "(--max-queue-wait)", max(1, math.ceil(self.expected_wait()))))
+                continue
+            return job
         return None
 
     # -------------------------------------------------------------- the collector

@@ -1,4 +1,4 @@
-"""Plain ASGI middleware: the request-body size limit and per-request metrics.
+"""Plain ASGI middleware: load shedding, the request-body size limit and per-request metrics.
 
 Both are written against ASGI directly rather than Starlette's ``BaseHTTPMiddleware``, which
 would run every request through an extra task and memory stream.
@@ -11,6 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nerkit.server.batcher import MicroBatcher
 from nerkit.server.metrics import ServerMetrics
 from nerkit.server.validate import RequestProblem
 
@@ -54,12 +55,41 @@ class BodySizeLimit:
         await self.app(scope, limited_receive, send)
 
 
-async def send_json(send: Send, status: int, content: object) -> None:
+async def send_json(
+    send: Send, status: int, content: object, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     body = json.dumps(content).encode("ascii")
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode("ascii"))]})
+                            (b"content-length", str(len(body)).encode("ascii")),
+                            *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
+
+
+class LoadShedder:
+    """Answer ``POST /v1/entities`` with 503 and ``Retry-After`` before reading it when the
+    model's queue is over its wait limit.
+
+    Under overload, clients that retry at once can send many times more requests than the model
+    serves; each refusal must then cost as little as possible, or answering them takes the CPU
+    the model needs. This one costs no routing, body read or JSON parsing. The batcher makes the
+    same check again for requests that get past it (:meth:`MicroBatcher.enqueue`).
+    """
+
+    def __init__(self, app: ASGIApp, batcher: MicroBatcher, path: str = "/v1/entities") -> None:
+        self.app = app
+        self.batcher = batcher
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == self.path and scope["method"] == "POST":
+            refusal = self.batcher.refusal()
+            if refusal is not None:
+                self.batcher.stats.rejected_requests += 1
+                await send_json(send, 503, {"detail": str(refusal)},
+                                [(b"retry-after", str(refusal.retry_after).encode("ascii"))])
+                return
+        await self.app(scope, receive, send)
 
 
 class RequestMetrics:
