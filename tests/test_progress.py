@@ -110,6 +110,25 @@ def test_an_inner_bar_takes_over_until_it_closes(tiny_model: Path) -> None:
     assert (inner.n, outer.n) == (2, 1)
 
 
+def test_export_shows_its_steps_and_the_parity_scoring(
+    capsys: pytest.CaptureFixture[str], tiny_model: Path, tmp_path: Path
+) -> None:
+    """``nerkit export``: a bar over its steps names each one (graph, int8, parity check), the
+    parity check's tagging counts words; stdout keeps only the summary; ``--quiet`` hides all."""
+    pytest.importorskip("onnxruntime")
+    args = ["export", "--model", str(tiny_model), "--quantize", "int8",
+            "--check-data", str(DATA / "tiny.test")]
+    assert main([*args, "--onnx", str(tmp_path / "int8")]) == 0
+    out, err = capsys.readouterr()
+    for step in ("ONNX graph", "int8 quantization", "parity check"):
+        assert step in err, step
+    assert "export:" in err and "step" in err
+    assert "parity: PyTorch" in err and "parity: export" in err
+    assert out.startswith("wrote ") and "%|" not in out and "\r" not in out
+    assert main(["--quiet", *args, "--onnx", str(tmp_path / "quiet")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_disabled_bars_print_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     progress.set_enabled(False)
     bar = progress.progress_bar(total=3, desc="hidden")

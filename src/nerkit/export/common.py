@@ -18,6 +18,7 @@ from typing import Any
 
 from nerkit.errors import ConfigError, ModelError
 from nerkit.modeling.hub import resolve_model
+from nerkit.modeling.progress import progress_bar
 from nerkit.runtimes.base import EXPORTED_FILES, RUNTIME_NAMES
 
 REPORT_FILE = "export_report.json"
@@ -63,6 +64,36 @@ def staging(target: Path) -> Iterator[Path]:
             os.replace(item, target / item.name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+class ExportSteps:
+    """A bar over the steps of one export (on stderr, hidden by ``--quiet``), naming the step
+    that runs: tracing the graph, quantizing and checking parity each take from seconds to
+    minutes and print nothing of their own. The parity check's tagging has its own word bar.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.bar = progress_bar(total=len(names), desc="export", unit="step")
+        self.names = iter(names)
+        self.bar.set_postfix_str(next(self.names, ""), refresh=True)
+
+    def next(self) -> None:
+        """The current step is done; the next one starts."""
+        self.bar.update(1)
+        self.bar.set_postfix_str(next(self.names, ""), refresh=True)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@contextmanager
+def export_steps(*names: str) -> Iterator[ExportSteps]:
+    """:class:`ExportSteps` over ``names``, closed (cleared) when the export ends or fails."""
+    steps = ExportSteps(list(names))
+    try:
+        yield steps
+    finally:
+        steps.close()
 
 
 def write_model_files(

@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from nerkit.export.common import (
+    ExportSteps,
     check_folders,
+    export_steps,
     staging,
     versions,
     write_model_files,
@@ -73,8 +75,9 @@ def export_onnx(
     sentences = load_split(check_data, split, data_dir) if check_data else None
     model, tokenizer, _, meta = load_classifier(source)
 
-    with staging(target) as work:
-        smoothed = write_network(model, tokenizer, meta, work, quantize)
+    names = ["ONNX graph", *(["int8 quantization"] if quantize else []), "parity check"]
+    with staging(target) as work, export_steps(*names) as steps:
+        smoothed = write_network(model, tokenizer, meta, work, quantize, steps)
         onnx_info = {
             "source": str(source),
             "quantize": quantize,
@@ -83,6 +86,7 @@ def export_onnx(
             "smooth_alpha": SMOOTH_ALPHA if quantize == "int8" else None,
         }
         write_model_files(source, work, tokenizer, meta, "onnx", onnx_info)
+        steps.next()
         report = parity_report(model, open_model(work), sentences, batch_size=batch_size)
         report.update(
             source=str(source),
@@ -103,16 +107,24 @@ def export_onnx(
 
 
 def write_network(
-    model: Any, tokenizer: Any, meta: Any, work: Path, quantize: str | None
+    model: Any,
+    tokenizer: Any,
+    meta: Any,
+    work: Path,
+    quantize: str | None,
+    steps: ExportSteps | None = None,
 ) -> list[dict[str, Any]]:
     """``work/model.onnx``: the graph, smoothed and quantized for int8; returns the smoothed
-    layers (see :func:`~nerkit.export.smoothquant.outlier_layers`), none for fp32."""
+    layers (see :func:`~nerkit.export.smoothquant.outlier_layers`), none for fp32. ``steps``
+    moves on once the graph is written, before quantizing."""
     raw = work / "raw.onnx"
     smoothed: list[dict[str, Any]] = []
     try:
         if quantize == "int8":
             smoothed = outlier_layers(model, tokenizer, meta)
             export_graph(smooth_layers(model, smoothed), tokenizer, raw)
+            if steps is not None:
+                steps.next()
             _quantize_int8(raw, work / ONNX_FILE)
         else:
             export_graph(model, tokenizer, raw)

@@ -38,6 +38,7 @@ from typing import Any
 from nerkit.errors import ConfigError
 from nerkit.export.common import (
     check_folders,
+    export_steps,
     staging,
     versions,
     write_model_files,
@@ -133,7 +134,8 @@ def export_openvino(
     )
     model, tokenizer, _, meta = load_classifier(source)
 
-    with staging(target) as work:
+    names = ["OpenVINO graph" if calibration is None else "OpenVINO int8 graph", "parity check"]
+    with staging(target) as work, export_steps(*names) as steps:
         write_network(model, tokenizer, meta, work, calibration)
         info = {
             "source": str(source),
@@ -148,6 +150,7 @@ def export_openvino(
             "smooth_quant_alpha": SMOOTH_QUANT_ALPHA if calibration is not None else None,
         }
         write_model_files(source, work, tokenizer, meta, "openvino", info)
+        steps.next()
         report = parity_report(model, open_model(work), sentences, batch_size=batch_size)
         report.update(
             source=str(source),

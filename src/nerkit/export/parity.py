@@ -104,8 +104,10 @@ def compare_on_data(
     """Entity F1 of both predictors on gold ``sentences``, and where their tags differ."""
     from nerkit.tagging.evaluate import evaluate_sentences
 
-    torch_results, torch_pred = evaluate_sentences(torch_predictor, sentences, batch_size)
-    export_results, export_pred = evaluate_sentences(export_predictor, sentences, batch_size)
+    torch_results, torch_pred = evaluate_sentences(torch_predictor, sentences, batch_size,
+                                                   desc="parity: PyTorch")
+    export_results, export_pred = evaluate_sentences(export_predictor, sentences, batch_size,
+                                                     desc="parity: export")
     f1_torch = torch_results["entity"]["micro"]["f1"]
     f1_export = export_results["entity"]["micro"]["f1"]
     return {
