@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from pathlib import Path
 
@@ -66,6 +67,31 @@ def test_long_sentence_loses_no_word(tokenizer) -> None:
                 labelled.append((w.word_start + k, w.labels[pos]))
     assert labelled == list(enumerate(labels))
     assert enc.stats.split_sentences == 1
+
+
+def test_long_sentence_gives_no_too_long_warning(tokenizer) -> None:
+    """transformers warns that a sequence over the model's maximum "will result in indexing
+    errors"; windows cut it, so the warning only misled (`nerkit predict` printed it)."""
+    from nerkit.conll.corpus import Sentence, subword_lengths
+
+    words = ["Felipe", "González", "viajó", "a", "Madrid"] * 40
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    log = logging.getLogger("transformers")
+    log.addHandler(handler)
+    limit = tokenizer.model_max_length
+    tokenizer.model_max_length = 64
+    tokenizer.deprecation_warnings.pop("sequence-length-is-longer-than-the-specified-maximum", None)
+    try:
+        WindowEncoder(tokenizer, max_length=24).windows([words], [[0] * len(words)])
+        subword_lengths([Sentence(words=tuple(words), tags=("O",) * len(words))], tokenizer)
+        assert not [r for r in records if "indexing errors" in r.getMessage()]
+        tokenizer([words], is_split_into_words=True)  # a plain call still warns
+        assert [r for r in records if "indexing errors" in r.getMessage()]
+    finally:
+        tokenizer.model_max_length = limit
+        log.removeHandler(handler)
 
 
 def test_word_longer_than_window_is_counted(tokenizer) -> None:

@@ -442,7 +442,8 @@ def subword_lengths(sentences: Sequence[Sentence], tokenizer: object) -> list[in
     out: list[int] = []
     for batch in _chunks(sentences, 256):
         enc = tokenizer(  # type: ignore[operator]
-            [list(s.words) for s in batch], is_split_into_words=True, add_special_tokens=False
+            [list(s.words) for s in batch], is_split_into_words=True, add_special_tokens=False,
+            verbose=False,  # counting pieces: the model's length limit does not apply
         )
         out.extend(len(ids) for ids in enc["input_ids"])
     return out

@@ -121,8 +121,11 @@ class WindowEncoder:
         for i in range(0, len(sentences), 512):
             batch = [list(s) for s in sentences[i : i + 512]]
             nonempty = [j for j, s in enumerate(batch) if s]
+            # verbose=False: transformers warns that a sentence longer than the model's maximum
+            # "will result in indexing errors"; here it is cut into windows, never fed whole
             enc = self.tokenizer(  # type: ignore[operator]
-                [batch[j] for j in nonempty], is_split_into_words=True, add_special_tokens=False
+                [batch[j] for j in nonempty], is_split_into_words=True, add_special_tokens=False,
+                verbose=False,
             )
             by_index: dict[int, list[list[int]]] = {}
             for k, j in enumerate(nonempty):
