@@ -79,6 +79,8 @@ def test_long_sentence_gives_no_too_long_warning(tokenizer) -> None:
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
     log = logging.getLogger("transformers")
+    level = log.level
+    log.setLevel(logging.WARNING)  # other tests may have quietened transformers
     log.addHandler(handler)
     limit = tokenizer.model_max_length
     tokenizer.model_max_length = 64
@@ -92,6 +94,7 @@ def test_long_sentence_gives_no_too_long_warning(tokenizer) -> None:
     finally:
         tokenizer.model_max_length = limit
         log.removeHandler(handler)
+        log.setLevel(level)
 
 
 def test_word_longer_than_window_is_counted(tokenizer) -> None:
