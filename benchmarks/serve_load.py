@@ -298,16 +298,10 @@ def scrape(url: str) -> dict[str, float]:
     """The server's ``/metrics`` as ``name{labels}`` -> value."""
     import urllib.request
 
-    from prometheus_client.parser import text_string_to_metric_families
+    from nerkit.server.metrics import parse_samples
 
     with urllib.request.urlopen(f"{url}/metrics", timeout=30) as answer:
-        text = answer.read().decode()
-    samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return samples
+        return parse_samples(answer.read().decode())
 
 
 def bucket_quantile(before: dict[str, float], after: dict[str, float], name: str,

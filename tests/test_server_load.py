@@ -31,8 +31,8 @@ httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("prometheus_client")
 
-from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from nerkit.server.metrics import parse_samples  # noqa: E402
 from nerkit.server.process import ServerProcess, launch_server  # noqa: E402
 
 # One long text; a request of BUSY_TEXTS of them keeps the tiny model busy for a second or more.
@@ -59,13 +59,7 @@ def busy_server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 def scrape(url: str) -> dict[str, float]:
     """Every sample of ``/metrics`` as ``name{label="value",...}`` -> value."""
-    text = httpx.get(f"{url}/metrics", timeout=30, trust_env=False).text
-    samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return samples
+    return parse_samples(httpx.get(f"{url}/metrics", timeout=30, trust_env=False).text)
 
 
 def wait_for(url: str, condition: Callable[[dict[str, float]], bool], what: str) -> None:

@@ -102,3 +102,16 @@ class ServerMetrics:
     def render(self) -> tuple[bytes, str]:
         """The text exposition format, and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+def parse_samples(text: str) -> dict[str, float]:
+    """Every sample of a ``/metrics`` answer as ``name{label="value",...}`` -> value (labels
+    sorted), for load tests and benchmarks that read the server's counts."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
