@@ -116,6 +116,11 @@ class TrainConfig:
     weight_decay: float = setting(
         0.0, "AdamW weight decay, never on biases and LayerNorm weights", metavar="W"
     )
+    ema_decay: float = setting(
+        0.0, "keep an exponential moving average of the weights, moved towards them by "
+        "1 - D after each optimizer step (0.998: about the last 500 steps); dev scoring, the "
+        "best checkpoint and the saved model use the average; 0: off", metavar="D"
+    )
     scheduler: str = setting(
         "linear", "learning-rate schedule after warmup: linear, cosine, constant... or any "
         "other transformers scheduler name", metavar="NAME"
@@ -255,6 +260,11 @@ class TrainConfig:
         if not 0 < self.layer_lr_decay <= 1:
             raise ConfigError(
                 f"layer_lr_decay must be in (0, 1] (1 = no decay), got {self.layer_lr_decay}"
+            )
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(
+                f"ema_decay must be in [0, 1) (0 = no average; 0.99-0.999 are usual), "
+                f"got {self.ema_decay}"
             )
         self.encoder_layers = parse_encoder_layers(self.encoder_layers)
         check_trackers(self.report_to)

@@ -35,6 +35,7 @@ from nerkit.modeling.folder import ModelMeta, new_classifier, register_layer_mix
 from nerkit.modeling.hub import hub_id_of
 from nerkit.modeling.layer_probe import ProbeResult, encoder_layer_count, probe_layers
 from nerkit.runtimes.cpu import configure_torch_threads
+from nerkit.training.averaging import WeightAverage
 from nerkit.training.config import TrainConfig
 from nerkit.training.data import TrainingData, prepare_data, windows_digest
 from nerkit.training.language import LanguageChoice, choose_language
@@ -229,6 +230,9 @@ def fit(
         # rank 0 writes the TensorBoard events
         *(tracker_callbacks(config, folder.path) if ranks.is_main else ()),
         ElapsedCallback(started, before),
+        # the average goes in before the callers' callbacks, which then see what is evaluated
+        *([WeightAverage(config.ema_decay, folder.checkpoint if folder.resume else None)]
+          if config.ema_decay else []),
         *extra_callbacks,
     ]
     if config.early_stopping and args.eval_strategy != "no":
