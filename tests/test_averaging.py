@@ -32,27 +32,39 @@ def test_average_follows_its_formula_and_swaps_exactly(tmp_path: Path) -> None:
     state = SimpleNamespace(global_step=0, is_world_process_zero=True, best_model_checkpoint=None)
     average.on_train_begin(args, state, _control(), model=model)
     assert average.names == ["weight", "bias"], "only trained weights are averaged"
-    expected = [p.detach().clone() for p in (model.weight, model.bias)]
+    after_each_step = []
     for step in range(1, 6):
         with torch.no_grad():
             for p in (model.weight, model.bias):
                 p.add_(float(step))
         state.global_step = step
         average.on_step_end(args, state, _control())
-        d = decay_at(0.9, step)
-        trained = (model.weight, model.bias)
-        expected = [d * e + (1 - d) * p.detach() for e, p in zip(expected, trained, strict=True)]
-    for got, want in zip(average.average, expected, strict=True):
+        after_each_step.append([p.detach().clone() for p in (model.weight, model.bias)])
+    # fewer than 1 / (1 - 0.9) = 10 steps: the plain mean of the weights after each step
+    for i, got in enumerate(average.average):
+        torch.testing.assert_close(got, torch.stack([w[i] for w in after_each_step]).mean(0))
+    # then the moving average: from step 10 on, each step moves it by 1 - 0.9 towards the weights
+    before = [a.clone() for a in average.average]
+    for step in range(6, 12):
+        with torch.no_grad():
+            model.weight.mul_(-1.5)
+        state.global_step = step
+        average.on_step_end(args, state, _control())
+        d = min(0.9, (step - 1) / step)
+        before = [d * b + (1 - d) * p.detach() for b, p in zip(before, (model.weight,
+                                                                       model.bias), strict=True)]
+    assert decay_at(0.9, 11) == 0.9
+    for got, want in zip(average.average, before, strict=True):
         torch.testing.assert_close(got, want)
     # an evaluation followed by a checkpoint: the average is in the model for both
-    (tmp_path / "checkpoint-6").mkdir()
-    state.global_step = 6
+    (tmp_path / "checkpoint-12").mkdir()
+    state.global_step = 12
     average.on_step_end(args, state, _control(evaluate=True, save=True))
     torch.testing.assert_close(model.weight.detach(), average.average[0])
     average.on_evaluate(args, state, _control(save=True))
     torch.testing.assert_close(model.weight.detach(), average.average[0])
     average.on_save(args, state, _control())
-    saved = load_file(str(tmp_path / "checkpoint-6" / LIVE_FILE))
+    saved = load_file(str(tmp_path / "checkpoint-12" / LIVE_FILE))
     # the training weights are back in the model, and the checkpoint keeps them
     assert not torch.equal(model.weight.detach(), average.average[0])
     torch.testing.assert_close(saved["weight"], model.weight.detach())

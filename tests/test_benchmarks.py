@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).parents[2] / "shared" / "data"
 BENCHMARKS = ROOT / "benchmarks"
 
 
@@ -340,3 +341,34 @@ def test_ablation_context_model_row(tmp_path: Path, tiny_context_model: Path) ->
     alone = Tagger.load(model).tag_sentences([list(s.words) for s in dev])
     expected = score([list(s.tags) for s in dev], alone)["micro"]["f1"]
     assert rows["viterbi+windows, no neighbours"]["f1"] == pytest.approx(expected)
+
+
+def test_screening_compares_a_run_with_the_defaults_of_its_seed(
+    tmp_path: Path, tiny_model: Path, tiny_encoder: Path
+) -> None:
+    """A finished run against an accuracy.py reference: gains, what changed, its command, its
+    compute against the named corpus's budget, and its dev F1 at each evaluation."""
+    if not (SHARED / "conll2002" / "esp.train").exists():
+        pytest.skip("needs ../shared/data/conll2002 for the recipe's budget")
+    screening = _load("screening")
+    settings = json.loads((tiny_model / "training_args.json").read_text())["nerkit"]
+    results = json.loads((tiny_model / "eval_results.json").read_text())
+    reference = {"runs": [{"system": "nerkit", "seed": 42, "path": "ref",
+                           "dev_f1": 10.0, "test_f1": 20.0, "training_compute_ratio": 0.5,
+                           # as accuracy.py records a run: the layers the probe kept
+                           "settings": {**settings, "max_steps": 2,
+                                        "encoder_layers": results["encoder_layers"],
+                                        "encoder_layers_chosen_by": "layer probe"}}]}
+    ref_file = tmp_path / "accuracy.json"
+    ref_file.write_text(json.dumps(reference), encoding="utf-8")
+    out = tmp_path / "screening.json"
+    report = screening.main(["--reference", str(ref_file), "--runs", f"four steps={tiny_model}",
+                             "--model", str(tiny_encoder), "--data-dir", str(SHARED),
+                             "--json", str(out)])
+    row = report["rows"][0]
+    assert row["changed_from_reference"] == {"max_steps": 4}
+    assert row["dev_gain"] == pytest.approx(round(results["dev_f1"] - 10.0, 2))
+    assert "--max-steps 4" in row["command"] and "--model" in row["command"]
+    assert [e["step"] for e in row["dev_f1_per_evaluation"]] == [4]
+    assert row["training_compute"] > 0 and 0 <= row["training_compute_ratio"] < 0.01
+    assert json.loads(out.read_text())["rows"][0]["label"] == "four steps"

@@ -32,14 +32,18 @@ LIVE_FILE = "nerkit_training_weights.safetensors"
 
 
 def decay_at(decay: float, updates: int) -> float:
-    """The decay of the ``updates``-th update: smaller at first, so that the average does not
-    lean on the untrained start for hundreds of steps (the warm-up of TensorFlow's and timm's
-    moving averages).
+    """The decay of the ``updates``-th update (counted from 1): the plain mean of every step's
+    weights so far while there are fewer than ``1 / (1 - decay)`` of them, ``decay`` after.
 
-    >>> [round(decay_at(0.998, n), 3) for n in (1, 10, 100, 10_000)]
-    [0.182, 0.55, 0.927, 0.998]
+    Started at the encoder's weights, with a randomly initialised classifier, an average with a
+    decay of 0.998 would still hold a third of them after 500 steps; the running mean forgets
+    them at once and then hands over to the moving average at the step where both weigh the
+    newest weights alike.
+
+    >>> [round(decay_at(0.998, n), 4) for n in (1, 2, 10, 500, 501, 10_000)]
+    [0.0, 0.5, 0.9, 0.998, 0.998, 0.998]
     """
-    return min(decay, (1 + updates) / (10 + updates))
+    return min(decay, (updates - 1) / updates)
 
 
 class WeightAverage(TrainerCallback):

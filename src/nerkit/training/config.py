@@ -118,8 +118,9 @@ class TrainConfig:
     )
     ema_decay: float = setting(
         0.0, "keep an exponential moving average of the weights, moved towards them by "
-        "1 - D after each optimizer step (0.998: about the last 500 steps); dev scoring, the "
-        "best checkpoint and the saved model use the average; 0: off", metavar="D"
+        "1 - D after each optimizer step (0.998: about the last 500 steps; the plain mean of "
+        "all steps until there are that many); dev scoring, the best checkpoint and the saved "
+        "model use the average; 0: off", metavar="D"
     )
     scheduler: str = setting(
         "linear", "learning-rate schedule after warmup: linear, cosine, constant... or any "
