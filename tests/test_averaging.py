@@ -38,6 +38,7 @@ def test_average_follows_its_formula_and_swaps_exactly(tmp_path: Path) -> None:
             for p in (model.weight, model.bias):
                 p.add_(float(step))
         state.global_step = step
+        average.on_optimizer_step(args, state, _control())
         average.on_step_end(args, state, _control())
         after_each_step.append([p.detach().clone() for p in (model.weight, model.bias)])
     # fewer than 1 / (1 - 0.9) = 10 steps: the plain mean of the weights after each step
@@ -49,6 +50,7 @@ def test_average_follows_its_formula_and_swaps_exactly(tmp_path: Path) -> None:
         with torch.no_grad():
             model.weight.mul_(-1.5)
         state.global_step = step
+        average.on_optimizer_step(args, state, _control())
         average.on_step_end(args, state, _control())
         d = min(0.9, (step - 1) / step)
         before = [d * b + (1 - d) * p.detach() for b, p in zip(before, (model.weight,
@@ -128,6 +130,12 @@ def test_training_evaluates_checkpoints_saves_and_resumes_the_average(
     assert not torch.equal(averaged[name], live[name]), "the checkpoint holds the average"
     # what was scored at step 6 is what the checkpoint holds
     torch.testing.assert_close(seen.evaluated[-1][name], averaged[name])
+    # the average leaves the optimizer's path alone: the training weights are a plain run's
+    plain = tmp_path / "plain"
+    train(_config(tiny_encoder, plain))
+    plain_weights = load_file(str(plain / "checkpoints" / "checkpoint-6" / "model.safetensors"))
+    for key, tensor in live.items():
+        assert torch.equal(tensor, plain_weights[key]), key
     best = Path(results["best_checkpoint"]).name
     saved = load_file(str(out / "model.safetensors"))
     torch.testing.assert_close(

@@ -372,3 +372,27 @@ def test_screening_compares_a_run_with_the_defaults_of_its_seed(
     assert [e["step"] for e in row["dev_f1_per_evaluation"]] == [4]
     assert row["training_compute"] > 0 and 0 <= row["training_compute_ratio"] < 0.01
     assert json.loads(out.read_text())["rows"][0]["label"] == "four steps"
+
+
+def test_averaging_sweep_scores_more_decays_along_one_run(
+    tmp_path: Path, tiny_encoder: Path
+) -> None:
+    """The run keeps its own average; the others are scored at each evaluation from the epoch
+    asked for, and a decay equal to the run's scores what the run scored."""
+    sweep = _load("averaging_sweep")
+    out = tmp_path / "run"
+    flags = (f"--train {DATA / 'tiny.train'} --dev {DATA / 'tiny.dev'} --max-steps 6 "
+             "--save-steps 3 --batch-size 2 --max-length 16 --lr 1e-2 --encoder-layers all "
+             "--report-to none --ema-decay 0.5")
+    report = sweep.main(["--model", str(tiny_encoder), "--output-dir", str(out),
+                         "--train-args", flags, "--decays", "0.5", "0.9", "--from-epoch", "0",
+                         "--json", str(tmp_path / "sweep.json")])
+    steps = [e["step"] for e in report["run_dev_f1_per_evaluation"]]
+    assert steps == [3, 6]
+    assert [(s["step"], s["decay"]) for s in report["more_decays"]] == [
+        (3, 0.5), (3, 0.9), (6, 0.5), (6, 0.9)]
+    same = {s["step"]: s["dev_f1"] for s in report["more_decays"] if s["decay"] == 0.5}
+    assert same == {e["step"]: e["dev_f1"] for e in report["run_dev_f1_per_evaluation"]}
+    with pytest.raises(SystemExit, match="--ema-decay"):
+        sweep.main(["--model", str(tiny_encoder), "--output-dir", str(tmp_path / "no"),
+                    "--train-args", flags.replace("--ema-decay 0.5", "")])

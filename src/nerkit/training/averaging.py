@@ -78,11 +78,11 @@ class WeightAverage(TrainerCallback):
         if self.resume_from is not None:
             self._restore_training_weights(self.resume_from)
 
+    def on_optimizer_step(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        # right after the step, before any callback's on_step_end can swap weights around
+        self.update()
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-        self.updates += 1
-        weight = 1.0 - decay_at(self.decay, self.updates)
-        with torch.no_grad():
-            torch._foreach_lerp_(self.average, [p.detach() for p in self.params], weight)
         if control.should_evaluate or control.should_save:
             self.swap_in()
 
@@ -110,7 +110,14 @@ class WeightAverage(TrainerCallback):
             with torch.no_grad():
                 torch._foreach_copy_(self.params, self.average)
 
-    # -- swapping ------------------------------------------------------------------------
+    # -- averaging and swapping ------------------------------------------------------------
+
+    def update(self) -> None:
+        """Move the average towards the weights after one more optimizer step."""
+        self.updates += 1
+        weight = 1.0 - decay_at(self.decay, self.updates)
+        with torch.no_grad():
+            torch._foreach_lerp_(self.average, [p.detach() for p in self.params], weight)
 
     def swap_in(self) -> None:
         """Put the average in the model, keeping the training weights aside (idempotent)."""
