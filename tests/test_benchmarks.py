@@ -208,6 +208,7 @@ def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -
     )
     assert results["hf_baseline"]["name"] == "b" and results["hf_baseline"]["lr"] == 1e-4
     assert results["test_f1_gain"] == pytest.approx(86.0 - 82.5)
+    assert results["nerkit_test_f1_mean"] == 86.0 and results["nerkit_dev_f1_mean"] == 85.0
     assert results["test_f1_gain_vs_reported"] == pytest.approx(86.0 - 83.5)
     assert json.loads(out.read_text(encoding="utf-8"))["test_f1_gain"] == results["test_f1_gain"]
     assert "nerkit - HF (b)" in results["table"]
