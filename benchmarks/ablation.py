@@ -234,10 +234,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                   f"{delta}{_cell(run['training_compute_ratio'], 9)}  "
                   f"{_diff(before, run['settings'])}")
             before = run["settings"]
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    print(f"\nwrote {out}\nreproduce: {report['command']}")
+    compute.save_report(args.json, report)
     return report
 
 

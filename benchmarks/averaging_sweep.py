@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shlex
 import sys
@@ -132,10 +131,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         print(f"{'epoch ' + format(point['epoch'], 'g'):<12}{point['dev_f1']:>14.2f}"
               + "".join(f"{others[d]:>14.2f}" if d in others else f"{'-':>14}"
                         for d in args.decays))
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(f"\nwrote {out}\nreproduce: {report['command']}")
+    compute.save_report(args.json, report)
     return report
 
 

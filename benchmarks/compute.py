@@ -641,6 +641,15 @@ def write_json(path: Path, data: Any) -> None:
         raise
 
 
+def save_report(path: str | Path, report: dict[str, Any]) -> None:
+    """Write a benchmark's JSON report (folders made as needed) and say where, and how to make
+    it again (its ``command``)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, report)
+    print(f"\nwrote {out}\nreproduce: {report['command']}")
+
+
 def annotate_file(path: Path, model: str, data_dir: str, command: str) -> dict[str, Any]:
     """Add the compute column to every row of a results file, changing nothing else."""
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -186,10 +186,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "rows": rows,
     }
     print_table(rows, reference)
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, default=str) + "\n", encoding="utf-8")
-    print(f"\nwrote {out}\nreproduce: {report['command']}")
+    compute.save_report(args.json, report)
     return report
 
 
