@@ -35,8 +35,8 @@ from screening import dev_per_epoch
 from transformers import TrainerCallback
 
 from nerkit.cli import build_parser
+from nerkit.cli.train import config_from_args
 from nerkit.training.averaging import WeightAverage
-from nerkit.training.config import TrainConfig
 from nerkit.training.data import prepare_data
 from nerkit.training.scoring import DevScorer
 from nerkit.training.train import train
@@ -99,9 +99,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     model = args.model or compute.default_model()
     flags = build_parser().parse_args(["train", "--model", model, "--output-dir",
                                        args.output_dir, *shlex.split(args.train_args)])
-    given = {k: v for k, v in vars(flags).items()
-             if k in TrainConfig.__dataclass_fields__ and v is not None}
-    config = TrainConfig(**given)
+    config = config_from_args(flags)  # as nerkit train reads them: --config, checks
     config.check()
     if not config.ema_decay:
         raise SystemExit("averaging_sweep: --train-args needs --ema-decay D (the run's average)")

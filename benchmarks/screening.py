@@ -76,15 +76,23 @@ def train_command(settings: dict[str, Any]) -> str:
     defaults = {f.name: f.default for f in fields(TrainConfig)}
     if settings.get("encoder_layers_chosen_by") == "layer probe":
         settings = {**settings, "encoder_layers": "auto"}
+    elif settings.get("encoder_layers") is None:
+        settings = {**settings, "encoder_layers": "all"}
     words = ["nerkit", "train", "--model", ENCODER]
+    only_in_a_file = []
     for key, value in settings.items():
         if key in NEUTRAL - {"output_dir"} or key not in defaults or value == defaults[key]:
             continue
         flag = "--" + key.replace("_", "-")
         if value is True:  # every boolean setting is off by default: its flag turns it on
             words.append(flag)
+        elif value is None:  # null (e.g. head_learning_rate): a config file's, not a flag's
+            only_in_a_file.append(key)
         else:
             words += [flag, shlex.quote(str(value))]
+    if only_in_a_file:
+        nulls = json.dumps(dict.fromkeys(only_in_a_file))
+        words.append(f"--config FILE  # FILE holds {nulls}")
     return " ".join(words)
 
 

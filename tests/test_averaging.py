@@ -3,6 +3,7 @@ and resumed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,8 +15,9 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from nerkit.errors import ConfigError
-from nerkit.training.averaging import LIVE_FILE, WeightAverage, decay_at
+from nerkit.training.averaging import WeightAverage, decay_at
 from nerkit.training.config import TrainConfig
+from nerkit.training.run_folder import TRAINING_WEIGHTS
 from nerkit.training.train import train
 
 
@@ -28,7 +30,8 @@ def test_average_follows_its_formula_and_swaps_exactly(tmp_path: Path) -> None:
     frozen = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
     model.register_parameter("frozen", frozen)
     average = WeightAverage(0.9)
-    args = SimpleNamespace(output_dir=str(tmp_path), load_best_model_at_end=False)
+    args = SimpleNamespace(output_dir=str(tmp_path), load_best_model_at_end=False,
+                           should_save=True)
     state = SimpleNamespace(global_step=0, is_world_process_zero=True, best_model_checkpoint=None)
     average.on_train_begin(args, state, _control(), model=model)
     assert average.names == ["weight", "bias"], "only trained weights are averaged"
@@ -66,7 +69,7 @@ def test_average_follows_its_formula_and_swaps_exactly(tmp_path: Path) -> None:
     average.on_evaluate(args, state, _control(save=True))
     torch.testing.assert_close(model.weight.detach(), average.average[0])
     average.on_save(args, state, _control())
-    saved = load_file(str(tmp_path / "checkpoint-12" / LIVE_FILE))
+    saved = load_file(str(tmp_path / "checkpoint-12" / TRAINING_WEIGHTS))
     # the training weights are back in the model, and the checkpoint keeps them
     assert not torch.equal(model.weight.detach(), average.average[0])
     torch.testing.assert_close(saved["weight"], model.weight.detach())
@@ -125,7 +128,7 @@ def test_training_evaluates_checkpoints_saves_and_resumes_the_average(
     results = train(_config(tiny_encoder, out, ema_decay=0.5), callbacks=[seen])
     checkpoint = out / "checkpoints" / "checkpoint-6"
     averaged = load_file(str(checkpoint / "model.safetensors"))
-    live = load_file(str(checkpoint / LIVE_FILE))
+    live = load_file(str(checkpoint / TRAINING_WEIGHTS))
     name = "classifier.weight"
     assert not torch.equal(averaged[name], live[name]), "the checkpoint holds the average"
     # what was scored at step 6 is what the checkpoint holds
@@ -144,11 +147,29 @@ def test_training_evaluates_checkpoints_saves_and_resumes_the_average(
     killed = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
         train(_config(tiny_encoder, killed, ema_decay=0.5), callbacks=[_Stop(4)])
+    # without --ema-decay the run would go on from the average: refused
+    with pytest.raises(ConfigError, match="--ema-decay"):
+        train(_config(tiny_encoder, killed, resume=True))
     resumed = _Seen()
     train(_config(tiny_encoder, killed, ema_decay=0.5, resume=True), callbacks=[resumed])
     three = killed / "checkpoints" / "checkpoint-3"
     torch.testing.assert_close(resumed.at_begin[name],
-                               load_file(str(three / LIVE_FILE))[name])
-    torch.testing.assert_close(
-        resumed.evaluated[-1][name],
-        load_file(str(killed / "checkpoints" / "checkpoint-6" / "model.safetensors"))[name])
+                               load_file(str(three / TRAINING_WEIGHTS))[name])
+
+
+def test_a_checkpoint_without_its_training_weights_is_torn(tmp_path: Path) -> None:
+    """A kill between the Trainer's state and the training weights: --resume takes the
+    checkpoint before (the training weights are written last, under a temporary name)."""
+    from nerkit.training.run_folder import checkpoint_problem, last_complete_checkpoint
+
+    for step in (3, 6):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        for name in ("model.safetensors", "optimizer.pt", "scheduler.pt"):
+            (folder / name).write_bytes(b"x")
+    (tmp_path / "checkpoint-3" / TRAINING_WEIGHTS).write_bytes(b"x")
+    assert checkpoint_problem(tmp_path / "checkpoint-6") is None
+    assert checkpoint_problem(tmp_path / "checkpoint-6", averaged=True) == f"no {TRAINING_WEIGHTS}"
+    assert last_complete_checkpoint(tmp_path, averaged=True) == tmp_path / "checkpoint-3"
+    assert not (tmp_path / "checkpoint-6").exists()

@@ -17,6 +17,7 @@ training weights (:data:`LIVE_FILE`), which the optimizer's state belongs to, so
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,9 @@ import torch
 from transformers import TrainerCallback
 
 from nerkit.errors import ConfigError
+from nerkit.training.run_folder import TRAINING_WEIGHTS
 
 logger = logging.getLogger("nerkit")
-
-# the training weights, beside the averaged ones that a checkpoint's model file holds
-LIVE_FILE = "nerkit_training_weights.safetensors"
 
 
 def decay_at(decay: float, updates: int) -> float:
@@ -51,7 +50,9 @@ class WeightAverage(TrainerCallback):
     save it instead of the training weights.
 
     ``resume_from``: the checkpoint a resumed run continues; its model file holds the average,
-    and :data:`LIVE_FILE` the training weights.
+    and :data:`~nerkit.training.run_folder.TRAINING_WEIGHTS` the training weights. The average
+    is kept in float32 whatever the weights' type: in bfloat16 a step of 1 - 0.998 of the
+    difference rounds away, and the average would stop moving.
     """
 
     def __init__(self, decay: float, resume_from: str | Path | None = None) -> None:
@@ -73,7 +74,7 @@ class WeightAverage(TrainerCallback):
         self.names = [n for n, _ in named]
         self.params = [p for _, p in named]
         # on --resume the model holds the checkpoint's weights: the average
-        self.average = [p.detach().clone() for p in self.params]
+        self.average = [p.detach().float().clone() for p in self.params]
         self.updates = state.global_step
         if self.resume_from is not None:
             self._restore_training_weights(self.resume_from)
@@ -96,11 +97,15 @@ class WeightAverage(TrainerCallback):
 
     def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if state.is_world_process_zero and folder.is_dir() and self.live is not None:
+        if args.should_save and folder.is_dir() and self.live is not None:
             from safetensors.torch import save_file
 
+            # complete or absent: a checkpoint of an averaged run without it is torn (see
+            # run_folder.checkpoint_problem), and --resume takes the one before
+            partial = folder / f".{TRAINING_WEIGHTS}.tmp"
             save_file({n: t.contiguous() for n, t in zip(self.names, self.live, strict=True)},
-                      str(folder / LIVE_FILE))
+                      str(partial))
+            os.replace(partial, folder / TRAINING_WEIGHTS)
         self.swap_out()
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
@@ -117,7 +122,7 @@ class WeightAverage(TrainerCallback):
         self.updates += 1
         weight = 1.0 - decay_at(self.decay, self.updates)
         with torch.no_grad():
-            torch._foreach_lerp_(self.average, [p.detach() for p in self.params], weight)
+            torch._foreach_lerp_(self.average, [p.detach().float() for p in self.params], weight)
 
     def swap_in(self) -> None:
         """Put the average in the model, keeping the training weights aside (idempotent)."""
@@ -135,11 +140,22 @@ class WeightAverage(TrainerCallback):
             torch._foreach_copy_(self.params, self.live)
         self.live = None
 
+    def attach_to(self, trainer: Any) -> None:
+        """Add this callback to ``trainer`` right after the Trainer's flow callback, which sets
+        when to evaluate and save: before every other callback, so that each of them sees the
+        average wherever a checkpoint or an evaluation is concerned (the trackers' on_save and
+        on_train_end included)."""
+        from transformers.trainer_callback import DefaultFlowCallback
+
+        callbacks = trainer.callback_handler.callbacks
+        flow = next((i for i, c in enumerate(callbacks) if isinstance(c, DefaultFlowCallback)), -1)
+        callbacks.insert(flow + 1, self)
+
     def _restore_training_weights(self, checkpoint: Path) -> None:
-        path = checkpoint / LIVE_FILE
+        path = checkpoint / TRAINING_WEIGHTS
         if not path.exists():
-            logger.warning("--resume: %s has no %s (saved without --ema-decay): the average "
-                           "restarts from the checkpoint's weights", checkpoint, LIVE_FILE)
+            logger.warning("--resume: %s has no %s (trained without --ema-decay): the average "
+                           "starts from the checkpoint's weights", checkpoint, TRAINING_WEIGHTS)
             return
         from safetensors.torch import load_file
 

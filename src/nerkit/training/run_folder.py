@@ -37,6 +37,9 @@ logger = logging.getLogger("nerkit")
 CHECKPOINTS = "checkpoints"
 RUN_FILE = "run_settings.json"
 # written last by the Trainer into each checkpoint: its presence means the rest was written
+# the training weights of a run with --ema-decay, beside the averaged ones in a checkpoint's
+# model file (nerkit.training.averaging writes it): the optimizer's state belongs to them
+TRAINING_WEIGHTS = "nerkit_training_weights.safetensors"
 TRAINER_STATE = "trainer_state.json"
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
            "pytorch_model.bin.index.json")
@@ -77,7 +80,11 @@ def open_run_folder(config: TrainConfig) -> RunFolder:
     checkpoint = None
     same_run = recorded_settings(path) == settings and not (path / MODEL_CONFIG).exists()
     if config.resume or (same_run and not config.overwrite):
-        checkpoint = last_complete_checkpoint(path / CHECKPOINTS)
+        # what the checkpoints hold depends on the settings they were trained with
+        before = recorded_settings(path) or {}
+        checkpoint = last_complete_checkpoint(path / CHECKPOINTS,
+                                               averaged=bool(before.get("ema_decay")))
+        check_averaging(checkpoint, config)
         if checkpoint is None and config.resume:
             logger.warning("--resume: no complete checkpoint in %s; starting from scratch",
                            path / CHECKPOINTS)
@@ -171,8 +178,12 @@ def discard(item: Path) -> None:
     shutil.rmtree(hidden, ignore_errors=True)
 
 
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why a checkpoint folder cannot be continued (a kill during its write), or None."""
+def checkpoint_problem(folder: Path, averaged: bool = False) -> str | None:
+    """Why a checkpoint folder cannot be continued (a kill during its write), or None.
+
+    ``averaged``: the run keeps a moving average of its weights (``--ema-decay``), so its
+    checkpoints hold the average as their model and need the training weights beside it.
+    """
     state = folder / TRAINER_STATE
     if not state.is_file():
         return f"no {TRAINER_STATE}"
@@ -182,10 +193,20 @@ def checkpoint_problem(folder: Path) -> str | None:
         return f"{TRAINER_STATE} unreadable"
     if not any((folder / name).is_file() for name in WEIGHTS):
         return "no model weights"
-    for name in ("optimizer.pt", "scheduler.pt"):
+    for name in ("optimizer.pt", "scheduler.pt", *([TRAINING_WEIGHTS] if averaged else [])):
         if not (folder / name).is_file():
             return f"no {name}"
     return None
+
+
+def check_averaging(checkpoint: Path | None, config: TrainConfig) -> None:
+    """Refuse to resume a run trained with ``--ema-decay`` without it: its checkpoints hold the
+    average as their model, which the optimizer's state does not belong to."""
+    if checkpoint is not None and (checkpoint / TRAINING_WEIGHTS).exists() and not config.ema_decay:
+        raise ConfigError(
+            f"{checkpoint} was trained with --ema-decay (its model is the moving average); "
+            "resume it with the same --ema-decay, or start over with --overwrite"
+        )
 
 
 def checkpoint_step(folder: Path) -> int:
@@ -194,15 +215,16 @@ def checkpoint_step(folder: Path) -> int:
     return int(number) if number.isdigit() else -1
 
 
-def last_complete_checkpoint(checkpoints: Path) -> Path | None:
-    """The newest complete ``checkpoint-N`` folder; torn ones are named and removed."""
+def last_complete_checkpoint(checkpoints: Path, averaged: bool = False) -> Path | None:
+    """The newest complete ``checkpoint-N`` folder; torn ones are named and removed
+    (``averaged``: see :func:`checkpoint_problem`)."""
     if not checkpoints.is_dir():
         return None
     found = sorted((p for p in checkpoints.glob("checkpoint-*")
                     if p.is_dir() and checkpoint_step(p) >= 0), key=checkpoint_step)
     complete = None
     for folder in found:
-        problem = checkpoint_problem(folder)
+        problem = checkpoint_problem(folder, averaged)
         if problem is None:
             complete = folder
             continue

@@ -230,9 +230,6 @@ def fit(
         # rank 0 writes the TensorBoard events
         *(tracker_callbacks(config, folder.path) if ranks.is_main else ()),
         ElapsedCallback(started, before),
-        # the average goes in before the callers' callbacks, which then see what is evaluated
-        *([WeightAverage(config.ema_decay, folder.checkpoint if folder.resume else None)]
-          if config.ema_decay else []),
         *extra_callbacks,
     ]
     if config.early_stopping and args.eval_strategy != "no":
@@ -248,6 +245,9 @@ def fit(
         head_lr=config.head_learning_rate,
         layer_lr_decay=config.layer_lr_decay,
     )
+    if config.ema_decay:
+        average = WeightAverage(config.ema_decay, folder.checkpoint if folder.resume else None)
+        average.attach_to(trainer)
     logger.info("batch: %d windows per process x %d processes = %d windows per optimizer step",
                 args.per_device_train_batch_size, args.world_size, global_batch(args))
     if folder.resume:
