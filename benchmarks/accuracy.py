@@ -11,6 +11,7 @@ Both systems train on the same corpus with the same encoder, epochs, batch size 
 One 3-epoch run takes about 40 minutes on 2 CPU cores, so runs done earlier (by this script,
 ``hf_recipe.py --json`` or ``nerkit train``) can be assembled with ``--reuse`` instead of being
 trained again. A reused run must have the settings asked for here; anything else is an error.
+An earlier results file of this script can be reused too: its recipe runs, as it recorded them.
 
 Every run row also gets its training compute (``training_compute``, in layer-pieces, and its
 ratio to the recipe's 3 epochs with the same seed), counted from its settings by
@@ -187,16 +188,27 @@ def nerkit_run(path: str | Path, source: str) -> dict[str, Any]:
     return run
 
 
-def load_reused(path: str) -> dict[str, Any]:
+def load_reused(path: str) -> list[dict[str, Any]]:
+    """The runs one ``--reuse`` argument stands for.
+
+    An earlier results file of this script gives its recipe runs as it recorded them: the
+    recipe rows stay the same while nerkit's defaults change, even once the recipe's own
+    output folders are gone.
+    """
     p = Path(path)
     if p.is_dir() or p.name == "eval_results.json":
-        return nerkit_run(p, "reused")
+        return [nerkit_run(p, "reused")]
     data = json.loads(p.read_text(encoding="utf-8"))
     if data.get("system") == "hf-recipe":
-        return hf_run(p, "reused")
+        return [hf_run(p, "reused")]
+    if isinstance(data.get("runs"), list) and "hf_baseline" in data:
+        recorded = [r for r in data["runs"] if r.get("system") == "hf-recipe"]
+        if not recorded:
+            raise SystemExit(f"accuracy: --reuse {path}: the results file has no recipe runs")
+        return [{**r, "source": f"recorded in {path}"} for r in recorded]
     raise SystemExit(
-        f"accuracy: {path} is neither an hf_recipe.py --json result nor a nerkit model folder "
-        "(or its eval_results.json)"
+        f"accuracy: {path} is neither an hf_recipe.py --json result, a nerkit model folder "
+        "(or its eval_results.json) nor an accuracy.py results file"
     )
 
 
@@ -540,7 +552,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="RESULT",
         help="finished runs: hf_recipe.py --json files, nerkit model folders or "
-        "their eval_results.json",
+        "their eval_results.json, or an earlier results file of this script (its recipe runs, "
+        "as recorded)",
     )
     p.add_argument(
         "--skip-training",
@@ -582,14 +595,15 @@ def reused_runs(
     }
     hf_runs: dict[tuple[float, int], dict[str, Any]] = {}
     nerkit_runs: dict[int, dict[str, Any]] = {}
-    reused = [load_reused(path) for path in args.reuse]
+    reused_with_paths = [(path, run) for path in args.reuse for run in load_reused(path)]
+    reused = [run for _, run in reused_with_paths]
     probe_choices = sorted({
         r["settings"]["encoder_layers"]
         for r in reused
         if r["system"] == "nerkit" and r["settings"].get("encoder_layers_chosen_by")
         and _same_model(r["model"], args.model) and r["corpus"] == args.corpus
     })
-    for path, run in zip(args.reuse, reused, strict=True):
+    for path, run in reused_with_paths:
         if run["system"] == "hf-recipe":
             check_hf(run, want_hf)
             lr = next(lr for lr in args.hf_lrs if math.isclose(run["lr"], lr))

@@ -213,6 +213,15 @@ def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -
     assert json.loads(out.read_text(encoding="utf-8"))["test_f1_gain"] == results["test_f1_gain"]
     assert "nerkit - HF (b)" in results["table"]
 
+    # the recipe rows of that results file, reused as recorded, with a new nerkit run
+    again = accuracy.main(["--model", "e5", "--seeds", "42", "--hf-lrs", "5e-5", "1e-4",
+                           "--reuse", str(out), reuse[2], "--skip-training",
+                           "--out", str(tmp_path / "again.json")])
+    assert again["hf_baseline"] == results["hf_baseline"]
+    assert again["test_f1_gain"] == results["test_f1_gain"]
+    assert {r["source"] for r in again["runs"] if r["system"] == "hf-recipe"} == {
+        f"recorded in {out}"}
+
     with pytest.raises(SystemExit, match="epochs 3.0"):
         accuracy.main(
             [
@@ -373,6 +382,19 @@ def test_screening_compares_a_run_with_the_defaults_of_its_seed(
     assert [e["step"] for e in row["dev_f1_per_evaluation"]] == [4]
     assert row["training_compute"] > 0 and 0 <= row["training_compute_ratio"] < 0.01
     assert json.loads(out.read_text())["rows"][0]["label"] == "four steps"
+
+
+def test_screening_rescore_scores_a_run_on_other_data(tiny_model: Path) -> None:
+    """--rescore replaces the scores a run's training wrote with fresh ones on the corpus asked
+    for: read on its own test file for both splits, both equal the test score it wrote."""
+    screening = _load("screening")
+    results = json.loads((tiny_model / "eval_results.json").read_text())
+    run = screening.nerkit_run(tiny_model, "screening")
+    fresh = screening.rescore(run, tiny_model, str(DATA / "tiny.test"), str(SHARED))
+    assert fresh["dev_f1"] == pytest.approx(results["test_f1"])
+    assert fresh["test_f1"] == pytest.approx(results["test_f1"])
+    assert set(fresh["dev_per_type"]) == set(run["test_per_type"])
+    assert "--rescore" in fresh["scored_on"] and run["dev_f1"] == results["dev_f1"]
 
 
 def test_averaging_sweep_scores_more_decays_along_one_run(
