@@ -59,6 +59,11 @@ def test_average_follows_its_formula_and_swaps_exactly(tmp_path: Path) -> None:
         before = [d * b + (1 - d) * p.detach() for b, p in zip(before, (model.weight,
                                                                        model.bias), strict=True)]
     assert decay_at(0.9, 11) == 0.9
+    # a step fp16's loss scaler skipped (the weights did not move) is not an update
+    updates = average.updates
+    average.on_optimizer_step(args, state, _control(),
+                              optimizer=SimpleNamespace(step_was_skipped=True))
+    assert average.updates == updates
     for got, want in zip(average.average, before, strict=True):
         torch.testing.assert_close(got, want)
     # an evaluation followed by a checkpoint: the average is in the model for both

@@ -10,8 +10,8 @@ of the weights after each optimizer step.
 towards the weights. Around each dev evaluation and checkpoint it swaps the average in, so that
 the dev F1 that picks the best checkpoint, the checkpoint itself and hence the saved model are
 the average's; the training weights come back right after. Each checkpoint also keeps the
-training weights (:data:`LIVE_FILE`), which the optimizer's state belongs to, so that
-``--resume`` goes on exactly where the run stopped.
+training weights (:data:`~nerkit.training.run_folder.TRAINING_WEIGHTS`), which the
+optimizer's state belongs to, so that ``--resume`` goes on from them, not from the average.
 """
 
 from __future__ import annotations
@@ -79,7 +79,12 @@ class WeightAverage(TrainerCallback):
         if self.resume_from is not None:
             self._restore_training_weights(self.resume_from)
 
-    def on_optimizer_step(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None,
+                          **kw: Any) -> None:
+        # fp16's loss scaler skips the steps whose gradients overflowed: the weights did not
+        # move, and counting them would shorten the running mean's warm-up
+        if getattr(optimizer, "step_was_skipped", False):
+            return
         # right after the step, before any callback's on_step_end can swap weights around
         self.update()
 
