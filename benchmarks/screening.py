@@ -20,6 +20,11 @@ code, instead of reading the scores its training wrote: for a run trained and se
 another corpus (a joint es+nl model read on Dutch). Its dev F1 at each evaluation stays the one
 its training saw.
 
+``--keep FILE`` carries the rows of an earlier results file of this script over as it recorded
+them (run folders do not outlive a machine): their gains are taken again against today's
+reference of their seed, and their ``changed_from_reference`` is kept only while that reference
+is the run it was worked out against.
+
 Example::
 
     python3 benchmarks/screening.py --corpus conll2002-es \\
@@ -148,6 +153,33 @@ def row(label: str, folder: Path, reference: dict[int, dict[str, Any]], corpus: 
     return row
 
 
+def kept_rows(path: str, corpus: str, reference: dict[int, dict[str, Any]]
+              ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of an earlier screening results file, against today's reference, and its
+    notes (they explain those rows)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data.get("rows"), list) or data.get("corpus") is None:
+        raise SystemExit(f"screening: --keep {path} is not a results file of this script")
+    if data["corpus"] != corpus:
+        raise SystemExit(f"screening: --keep {path} scored its runs on {data['corpus']}, "
+                         f"not on --corpus {corpus}: keep them in a table of their own corpus")
+    rows = []
+    for recorded in data["rows"]:
+        r = {**recorded, "source": recorded.get("source") or f"recorded in {path} "
+             f"({data.get('date', 'undated')})"}
+        ref = reference.get(r["seed"])
+        if ref is None or ref.get("path") != r.get("reference_path"):
+            r.pop("changed_from_reference", None)
+        if ref is None:
+            for key in ("reference_path", "dev_gain", "test_gain"):
+                r.pop(key, None)
+        else:
+            r.update(reference_path=ref["path"], dev_gain=_gain(r.get("dev_f1"), ref.get("dev_f1")),
+                     test_gain=_gain(r.get("test_f1"), ref.get("test_f1")))
+        rows.append(r)
+    return rows, list(data.get("notes", []))
+
+
 def _gain(value: float | None, reference: float | None) -> float | None:
     return None if value is None or reference is None else round(value - reference, 2)
 
@@ -178,7 +210,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--corpus", default="conll2002-es", choices=["conll2002-es", "conll2002-nl"],
                    help="the corpus whose dev and test the runs are scored on (its budget)")
     p.add_argument("--reference", required=True, help="accuracy.py results file")
-    p.add_argument("--runs", nargs="+", required=True, metavar="LABEL=FOLDER")
+    p.add_argument("--runs", nargs="+", default=[], metavar="LABEL=FOLDER")
+    p.add_argument("--keep", metavar="FILE",
+                   help="an earlier results file of this script: its rows, as recorded, "
+                        "come first (it may be the --json file itself)")
     p.add_argument("--rescore", action="store_true",
                    help="score each run on --corpus's dev and test afresh (runs trained or "
                         "selected on other data) instead of reading its own scores")
@@ -193,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     model = args.model or compute.default_model()
     reference = reference_runs(args.reference)
-    rows = []
+    if not args.runs and not args.keep:
+        raise SystemExit("screening: nothing to show: give --runs, --keep or both")
+    rows, notes = kept_rows(args.keep, args.corpus, reference) if args.keep else ([], [])
     for item in args.runs:
         label, _, path = item.partition("=")
         if not path or not (Path(path) / "eval_results.json").exists():
@@ -214,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                                      "training_compute",
                                                      "training_compute_ratio")}
                       for seed, ref in sorted(reference.items())},
-        "notes": args.note,
+        "notes": notes + [n for n in args.note if n not in notes],
         "rows": rows,
     }
     print_table(rows, reference)

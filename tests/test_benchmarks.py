@@ -397,6 +397,22 @@ def test_screening_compares_a_run_with_the_defaults_of_its_seed(
     assert row["training_compute"] > 0 and 0 <= row["training_compute_ratio"] < 0.01
     assert json.loads(out.read_text())["rows"][0]["label"] == "four steps"
 
+    # kept as recorded once its folder is gone, with its gains against a new reference run
+    reference["runs"][0].update(path="new ref", dev_f1=11.0)
+    ref_file.write_text(json.dumps(reference), encoding="utf-8")
+    again = screening.main(["--reference", str(ref_file), "--keep", str(out), "--note", "n",
+                            "--model", str(tiny_encoder), "--data-dir", str(SHARED),
+                            "--json", str(out)])
+    kept = again["rows"][0]
+    assert kept["dev_f1"] == row["dev_f1"] and kept["command"] == row["command"]
+    assert kept["dev_gain"] == pytest.approx(round(results["dev_f1"] - 11.0, 2))
+    assert "changed_from_reference" not in kept, "worked out against the old reference"
+    assert kept["source"].startswith(f"recorded in {out}") and again["notes"] == ["n"]
+    with pytest.raises(SystemExit, match="conll2002-es"):
+        screening.main(["--corpus", "conll2002-nl", "--reference", str(ref_file),
+                        "--keep", str(out), "--model", str(tiny_encoder),
+                        "--data-dir", str(SHARED), "--json", str(tmp_path / "nl.json")])
+
 
 def test_screening_rescore_scores_a_run_on_other_data(tiny_model: Path) -> None:
     """--rescore replaces the scores a run's training wrote with fresh ones on the corpus asked
