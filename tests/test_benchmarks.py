@@ -6,8 +6,10 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import re
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from types import ModuleType
 
@@ -449,3 +451,48 @@ def test_averaging_sweep_scores_more_decays_along_one_run(
     with pytest.raises(SystemExit, match="--ema-decay"):
         sweep.main(["--model", str(tiny_encoder), "--output-dir", str(tmp_path / "no"),
                     "--train-args", flags.replace("--ema-decay 0.5", "")])
+
+
+def test_device_runs_trains_a_plan_and_returns_its_small_files(
+    tmp_path: Path, tiny_encoder: Path
+) -> None:
+    """The device runner's ``run`` step, on this machine's CPU: each run of the plan trained
+    by ``nerkit train``, its scores and settings (not its weights) back in runs.tar.gz, and a
+    run the time left cannot pay for listed as not started."""
+    device_runs = _load("device_runs")
+    plan = tmp_path / "plan.txt"
+    flags = (f"--train {DATA / 'tiny.train'} --dev {DATA / 'tiny.dev'} "
+             f"--test {DATA / 'tiny.test'} --max-steps 2 --batch-size 2 --max-length 16")
+    plan.write_text(f"# a comment\ntwo-steps: {flags}  # and another\n", encoding="utf-8")
+    out = tmp_path / "out"
+    device_runs.main(["run", str(plan), "--out", str(out), "--model", str(tiny_encoder)])
+    summary = json.loads((out / "summary.json").read_text())
+    (row,) = summary["runs"]
+    assert row["rc"] == 0 and row["label"] == "two-steps" and row["test_f1"] is not None
+    with tarfile.open(out / "runs.tar.gz") as tar:
+        names = set(tar.getnames())
+        tar.extractall(tmp_path / "back", filter="data")
+    assert {"two-steps/eval_results.json", "two-steps/training_args.json",
+            "two-steps/train.log.tail"} <= names
+    assert not any(n.endswith(".safetensors") for n in names)
+    back = _load("accuracy").nerkit_run(tmp_path / "back" / "two-steps", "device")
+    assert back["settings"]["max_steps"] == 2 and back["test_f1"] == row["test_f1"]
+
+    device_runs.main(["run", str(plan), "--out", str(out), "--model", str(tiny_encoder),
+                      "--budget-s", "0"])
+    (skipped,) = json.loads((out / "summary.json").read_text())["runs"]
+    assert skipped["rc"] is None and "not_started" in skipped
+
+
+@pytest.mark.parametrize("line, message", [
+    ("no colon here", "LABEL: nerkit train flags"),
+    ("bad label!: --epochs 5", "LABEL: nerkit train flags"),
+    ("a: --epochs 5\na: --epochs 6", "used twice"),
+    ("a: --model x --epochs 5", "--model is set by the runner"),
+    ("# nothing", "no runs"),
+])
+def test_device_runs_refuses_a_malformed_plan(tmp_path: Path, line: str, message: str) -> None:
+    plan = tmp_path / "plan.txt"
+    plan.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=re.escape(message)):
+        _load("device_runs").read_plan(plan)
