@@ -108,14 +108,15 @@ class Compute:
     probe: int = 0  # layer-pieces of the layer probe (forward only, all layers)
     dev_selection: int | None = None  # forward layer-pieces of the per-epoch dev scoring
     notes: list[str] = field(default_factory=list)
+    copies: int = 1  # passes of each window per step (2 with R-Drop)
 
     @property
     def low(self) -> int:
-        return PASSES * self.layers * self.padded[0] + self.probe
+        return PASSES * self.copies * self.layers * self.padded[0] + self.probe
 
     @property
     def high(self) -> int:
-        return PASSES * self.layers * self.padded[1] + self.probe
+        return PASSES * self.copies * self.layers * self.padded[1] + self.probe
 
     @property
     def exact(self) -> bool:
@@ -529,6 +530,9 @@ def nerkit_compute(
     if probed:
         probe = FORWARD * total_layers * probe_padded(windows)
         notes.append(f"layer probe: forward through all {total_layers} layers, counted")
+    copies = 2 if settings.get("rdrop") else 1
+    if copies == 2:
+        notes.append("R-Drop: every window runs twice per step (forward and backward), counted")
     if settings.get("early_stopping"):
         notes.append("early_stopping set: the full schedule is counted, an upper bound")
     if settings.get("resume"):
@@ -540,7 +544,7 @@ def nerkit_compute(
     return Compute(
         system="nerkit", layers=layers, examples=len(lengths), steps=steps,
         epochs=round(steps / per_epoch, 4), pieces=real_pieces(lengths, batch, steps),
-        padded=padded, probe=probe, dev_selection=selection, notes=notes,
+        padded=padded, probe=probe, dev_selection=selection, notes=notes, copies=copies,
     )
 
 

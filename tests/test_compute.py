@@ -338,3 +338,15 @@ def test_ablation_rows_carry_the_count(compute: ModuleType, tiny_model: Path,
     missing = compute.run_columns(str(tmp_path / "nowhere.json"), str(tmp_path))
     assert missing["training_compute"] is None and "not counted" in \
         missing["training_compute_detail"]["note"]
+
+
+def test_rdrop_counts_every_window_twice(compute: ModuleType, tiny_model: Path,
+                                          tmp_path: Path) -> None:
+    """--rdrop runs each batch twice: twice the training passes, the probe's once."""
+    row = _load("accuracy").nerkit_run(tiny_model, "test")
+    plain = compute.row_compute(row, "", str(tmp_path))
+    doubled = compute.row_compute({**row, "settings": {**row["settings"], "rdrop": 1.0}}, "",
+                                  str(tmp_path))
+    assert plain.copies == 1 and doubled.copies == 2
+    assert doubled.high - doubled.probe == 2 * (plain.high - plain.probe) > 0
+    assert any("R-Drop" in note for note in doubled.notes)

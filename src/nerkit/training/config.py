@@ -122,6 +122,11 @@ class TrainConfig:
         "all steps until there are that many); dev scoring, the best checkpoint and the saved "
         "model use the average; 0: off", metavar="D"
     )
+    rdrop: float = setting(
+        0.0, "R-Drop: run each batch twice under different dropout masks and add ALPHA times "
+        "the symmetric KL divergence between the two passes' tag distributions to the loss "
+        "(doubles the training compute per step); 0: off, 1-5 are usual", metavar="ALPHA"
+    )
     scheduler: str = setting(
         "linear", "learning-rate schedule after warmup: linear, cosine, constant... or any "
         "other transformers scheduler name", metavar="NAME"
@@ -267,6 +272,9 @@ class TrainConfig:
                 f"ema_decay must be in [0, 1) (0 = no average; 0.99-0.999 are usual), "
                 f"got {self.ema_decay}"
             )
+        if self.rdrop < 0:
+            raise ConfigError(f"rdrop must be 0 (off) or positive (1-5 are usual), "
+                              f"got {self.rdrop}")
         self.encoder_layers = parse_encoder_layers(self.encoder_layers)
         check_trackers(self.report_to)
 

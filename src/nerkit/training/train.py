@@ -244,6 +244,7 @@ def fit(
         dev_scorer=DevScorer(data.splits.dev, data.tokenizer, data.labels, config),
         head_lr=config.head_learning_rate,
         layer_lr_decay=config.layer_lr_decay,
+        rdrop=config.rdrop,
     )
     if config.ema_decay:
         average = WeightAverage(config.ema_decay, folder.checkpoint if folder.resume else None)

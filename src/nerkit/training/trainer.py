@@ -5,8 +5,9 @@ The Trainer keeps the loop (devices, mixed precision, checkpoints, resume, accel
 given to it, see :class:`nerkit.training.scoring.DevScorer`), which picks the best checkpoint;
 the new parts train at their own learning rate, the encoder layers optionally at decayed ones
 (:func:`parameter_learning_rates`); a model with a CRF head (``model.crf``) trains on the CRF's
-sequence loss; and each checkpoint records the training time so far (:class:`ElapsedCallback`),
-so that a resumed run reports the time of all its sessions.
+sequence loss, and with ``rdrop`` each batch runs twice under R-Drop's consistency loss
+(:mod:`nerkit.training.consistency`); and each checkpoint records the training time so far
+(:class:`ElapsedCallback`), so that a resumed run reports the time of all its sessions.
 
 What the run shows goes to stderr, so that ``nerkit train --json`` prints nothing but its JSON
 on stdout: the Trainer's bar (:class:`TrainingProgress`, without the Python-dict lines its
@@ -107,12 +108,14 @@ class NerTrainer(Trainer):
         dev_scorer: Callable[[Any], dict[str, Any]] | None,
         head_lr: float | None,
         layer_lr_decay: float = 1.0,
+        rdrop: float = 0.0,
         **kw: Any,
     ) -> None:
         super().__init__(*args, **kw)
         self.dev_scorer = dev_scorer
         self.head_lr = head_lr
         self.layer_lr_decay = layer_lr_decay
+        self.rdrop = rdrop
         # the Trainer's bar and printer write their log dicts to stdout; ours log to stderr
         self.remove_callback(ProgressCallback)
         self.remove_callback(PrinterCallback)
@@ -141,6 +144,11 @@ class NerTrainer(Trainer):
         num_items_in_batch: Any = None,
     ) -> Any:
         crf = getattr(self.accelerator.unwrap_model(model), "crf", None)
+        if self.rdrop and model.training:
+            from nerkit.training.consistency import rdrop_loss
+
+            loss, outputs = rdrop_loss(model, inputs, self.rdrop, crf)
+            return (loss, outputs) if return_outputs else loss
         if crf is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         from nerkit.modeling.crf import crf_loss
