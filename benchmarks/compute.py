@@ -430,7 +430,8 @@ def nerkit_windows(settings: dict[str, Any], model: str, data_dir: str, split: s
     keys = ("data", split, "max_length", "context", "limit_train")
     key = (model, data_dir, split, *(settings.get(k) for k in keys))
     if split == "train":
-        key += (settings.get("context_dropout", 0.0), settings["seed"])
+        key += (settings.get("context_dropout", 0.0), settings.get("augment_mentions", 0.0),
+                settings["seed"])
     if key not in _WINDOWS:
         if len(_WINDOWS) >= 4:  # a few sets at a time: windows of 8k sentences are not small
             _WINDOWS.clear()
@@ -443,7 +444,7 @@ def _build_windows(settings: dict[str, Any], model: str, data_dir: str, split: s
     from nerkit.conll.corpus import CORPORA
     from nerkit.conll.formats import load_split
     from nerkit.modeling.encoding import WindowEncoder
-    from nerkit.training.data import context_dropout_flags
+    from nerkit.training.data import context_dropout_flags, training_sentences
 
     data = settings.get("data")
     if data in CORPORA:
@@ -457,6 +458,9 @@ def _build_windows(settings: dict[str, Any], model: str, data_dir: str, split: s
         raise ComputeError(f"no {split} data recorded (neither a corpus name nor a {split} file)")
     if split == "train" and settings.get("limit_train") is not None:
         sentences = sentences[: settings["limit_train"]]
+    if split == "train":  # the copies of mention replacement are trained on, and counted
+        sentences = training_sentences(sentences, settings.get("augment_mentions", 0.0),
+                                       settings["seed"])
     context = settings.get("context", 0)
     encoder = WindowEncoder(_tokenizer(model), settings["max_length"], context)
     words = [s.words for s in sentences]

@@ -15,6 +15,7 @@ from typing import Any
 # Settings added after the first runs, each with the value that a run whose
 # training_args.json does not record it was trained with (the option did not exist yet: off).
 SETTINGS_BEFORE: dict[str, Any] = {
+    "augment_mentions": 0.0,
     "rdrop": 0.0,
     "ema_decay": 0.0,
     "crf": False,

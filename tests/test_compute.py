@@ -3,6 +3,7 @@ the Trainer really feeds the recipe and nerkit, and invariant where it should be
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import random
@@ -350,3 +351,23 @@ def test_rdrop_counts_every_window_twice(compute: ModuleType, tiny_model: Path,
     assert plain.copies == 1 and doubled.copies == 2
     assert doubled.high - doubled.probe == 2 * (plain.high - plain.probe) > 0
     assert any("R-Drop" in note for note in doubled.notes)
+
+
+def test_mention_replacement_copies_are_counted(
+    compute: ModuleType, tiny_encoder: Path, tmp_path: Path
+) -> None:
+    """The count builds the windows training builds, the copies of --augment-mentions
+    included."""
+    from nerkit.training.config import TrainConfig
+    from nerkit.training.data import prepare_data
+
+    train = _write(tmp_path / "train.conll", _sentences(40, seed=6), docstart_every=10)
+    config = TrainConfig(model=str(tiny_encoder), output_dir=str(tmp_path / "m"), train=train,
+                         max_length=16, context=4, augment_mentions=0.5, seed=5)
+    trained = prepare_data(config).windows
+    settings = {**dataclasses.asdict(config), "data": None}
+    counted = compute.nerkit_windows(settings, str(tiny_encoder), str(tmp_path), "train")
+    assert [w.input_ids for w in counted] == [w.input_ids for w in trained]
+    plain = compute.nerkit_windows({**settings, "augment_mentions": 0.0}, str(tiny_encoder),
+                                   str(tmp_path), "train")
+    assert len(plain) < len(counted)

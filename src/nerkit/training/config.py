@@ -94,6 +94,11 @@ class TrainConfig:
         0.5, "with --context: train on this share of the sentences without their neighbours, "
         "so that the model also tags a sentence given alone", metavar="P"
     )
+    augment_mentions: float = setting(
+        0.0, "mention replacement: add a copy of this share of the training sentences that "
+        "hold entities, every mention replaced by a mention of the same type drawn from the "
+        "training set (from the seed; each copy read without neighbours); 0: off", metavar="P"
+    )
     batch_size: int = setting(32, "training windows per optimizer step", metavar="N")
     eval_batch_size: int = setting(
         64, "windows per forward pass when scoring dev and test", metavar="N"
@@ -272,6 +277,9 @@ class TrainConfig:
                 f"ema_decay must be in [0, 1) (0 = no average; 0.99-0.999 are usual), "
                 f"got {self.ema_decay}"
             )
+        if not 0 <= self.augment_mentions <= 1:
+            raise ConfigError(f"augment_mentions must be in [0, 1] (a share of the sentences "
+                              f"with entities; 0 = off), got {self.augment_mentions}")
         if self.rdrop < 0:
             raise ConfigError(f"rdrop must be 0 (off) or positive (1-5 are usual), "
                               f"got {self.rdrop}")

@@ -19,6 +19,7 @@ from nerkit.conll.labels import INTERNAL_SCHEME, LabelSet
 from nerkit.conll.schemes import convert_tags
 from nerkit.modeling.encoding import Window, WindowEncoder
 from nerkit.modeling.folder import load_tokenizer
+from nerkit.training.augment import mention_replacement
 from nerkit.training.config import TrainConfig
 
 logger = logging.getLogger("nerkit")
@@ -81,6 +82,14 @@ def context_dropout_flags(count: int, share: float, seed: int) -> list[bool] | N
     return [rng.random() < share for _ in range(count)]
 
 
+def training_sentences(train: list[Sentence], augment_mentions: float, seed: int
+                       ) -> list[Sentence]:
+    """The sentences the windows are built from: the training split, then the copies of
+    mention replacement (:mod:`nerkit.training.augment`). The copies come last, so that the
+    context-dropout draws of the split's own sentences are those of a run without them."""
+    return train + mention_replacement(train, augment_mentions, seed)
+
+
 def windows_digest(windows: list[Window]) -> str:
     """A short fingerprint of the training windows (pieces and labels), for the processes of a
     ``torchrun`` run to check that they built the same ones.
@@ -101,15 +110,19 @@ def prepare_data(config: TrainConfig) -> TrainingData:
     labels = LabelSet.from_tags(s.tags for split in every for s in split)
     tokenizer = load_tokenizer(config.model)
     encoder = WindowEncoder(tokenizer, config.max_length, config.context)
+    train = training_sentences(splits.train, config.augment_mentions, config.seed)
     tag_ids = [
         labels.ids(convert_tags(s.tags, INTERNAL_SCHEME), where=f"{s.path}:{s.line}")
-        for s in splits.train
+        for s in train
     ]
     windows = encoder.windows(
-        [s.words for s in splits.train],
+        [s.words for s in train],
         tag_ids,
-        [s.doc_id for s in splits.train],
-        alone=context_dropout_flags(len(splits.train), config.context_dropout, config.seed),
+        [s.doc_id for s in train],
+        alone=context_dropout_flags(len(train), config.context_dropout, config.seed),
     )
+    if len(train) > len(splits.train):
+        logger.info("mention replacement: %d copies of training sentences added to %d",
+                    len(train) - len(splits.train), len(splits.train))
     logger.info("training data: %s", encoder.stats.summary())
     return TrainingData(splits, labels, tokenizer, windows, asdict(encoder.stats))
