@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -159,8 +160,8 @@ def run(plan: str, out: str, budget_s: float, model: str | None, data_dir: str |
         [sys.executable, "-c", "import torch; print(torch.cuda.get_device_name(0) "
          "if torch.cuda.is_available() else 'cpu')"], capture_output=True, text=True,
         env=env).stdout.strip()
-    runs_dir = Path("/tmp/nerkit-runs") if model is None else out_dir / "folders"
-    runs_dir.mkdir(parents=True, exist_ok=True)
+    # the run folders (weights included) stay out of $OUT: only their small files go back
+    runs_dir = Path(tempfile.mkdtemp(prefix="nerkit-runs-"))
     done: list[dict[str, Any]] = []
     for label, flags in runs:
         left = budget_s - (time.monotonic() - start)
