@@ -41,13 +41,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import compute
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 TRAVEL = ROOT / ".travel"
 # what the device image lacks of nerkit's dependencies (its own list: the device README)
 WHEELS = ("py3langid==0.4.0",)
-CORPUS_FILES = {"conll2002-es": ("esp.train", "esp.testa", "esp.testb"),
-                "conll2002-nl": ("ned.train", "ned.testa", "ned.testb")}
 # what comes back of a run folder: enough to score, compare and count it, not the weights
 SMALL_FILES = ("eval_results.json", "training_args.json", "label_map.json", "README.md")
 LABEL = re.compile(r"^[A-Za-z0-9._-]+$")
@@ -78,13 +78,17 @@ def read_plan(path: str | Path) -> list[tuple[str, list[str]]]:
     return runs
 
 
-def prepare(plan: str, corpora: Sequence[str], encoder: str) -> None:
+def prepare(plan: str, corpora: Sequence[str], encoder: str, data_dir: str) -> None:
     """Fill ``.travel/`` with what ``run`` needs there."""
+    from nerkit.conll.corpus import CORPORA  # here only: nerkit is not installed there
+
     read_plan(plan)
-    (TRAVEL / "data" / "conll2002").mkdir(parents=True, exist_ok=True)  # .gitignore'd
-    files = [SHARED / "data" / "conll2002" / name for c in corpora for name in CORPUS_FILES[c]]
+    files = [Path(data_dir) / CORPORA[c].folder / name
+             for c in corpora for name in CORPORA[c].files.values()]
     for f in files:
-        shutil.copy2(f, TRAVEL / "data" / "conll2002" / f.name)
+        target = TRAVEL / "data" / f.parent.name / f.name  # .travel/ is .gitignore'd
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
     (TRAVEL / "e5-travel").unlink(missing_ok=True)  # read-only, as copied before
     shutil.copy2(SHARED / "models" / "e5-travel", TRAVEL / "e5-travel")
     subprocess.run([sys.executable, str(TRAVEL / "e5-travel"), "pack", str(TRAVEL / "e5.npz"),
@@ -171,6 +175,7 @@ def run(plan: str, out: str, budget_s: float, model: str | None, data_dir: str |
                          "not_started": f"{left:.0f} s left, the longest run took "
                                         f"{longest:.0f} s"})
             print(json.dumps(done[-1]), flush=True)
+            _bundle(done, runs_dir, out_dir, device)
             continue
         command = [sys.executable, "-m", "nerkit.cli", "train", "--model", encoder,
                    "--data-dir", data_dir or str(TRAVEL / "data"), *flags,
@@ -178,12 +183,10 @@ def run(plan: str, out: str, budget_s: float, model: str | None, data_dir: str |
         began = time.monotonic()
         with (runs_dir / f"{label}.log").open("w", encoding="utf-8") as log:
             rc = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-        row = {"label": label, "flags": flags, "rc": rc,
-               "seconds": round(time.monotonic() - began, 1), **_scores(runs_dir / label)}
-        done.append(row)
-        print(json.dumps(row), flush=True)
+        done.append({"label": label, "flags": flags, "rc": rc,
+                     "seconds": round(time.monotonic() - began, 1), **_scores(runs_dir / label)})
+        print(json.dumps(done[-1]), flush=True)
         _bundle(done, runs_dir, out_dir, device)
-    _bundle(done, runs_dir, out_dir, device)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -192,7 +195,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     prep = sub.add_parser("prepare", help="here: fill .travel/ for a plan")
     prep.add_argument("plan")
     prep.add_argument("--corpora", nargs="+", default=["conll2002-es", "conll2002-nl"],
-                      choices=sorted(CORPUS_FILES))
+                      choices=["conll2002-es", "conll2002-nl"])
     prep.add_argument("--encoder", help="the encoder folder here (default: what "
                       "build-e5-small prints last)")
     go = sub.add_parser("run", help="there: train the plan's runs")
@@ -208,12 +211,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     if args.step == "prepare":
-        encoder = args.encoder
-        if encoder is None:
-            built = subprocess.run([str(SHARED / "models" / "build-e5-small")], check=True,
-                                   capture_output=True, text=True)
-            encoder = built.stdout.strip().splitlines()[-1]
-        prepare(args.plan, args.corpora, encoder)
+        prepare(args.plan, args.corpora, args.encoder or compute.default_model(),
+                compute.default_data_dir())
     else:
         run(args.plan, args.out, args.budget_s, args.model, args.data_dir)
 
