@@ -453,6 +453,39 @@ def test_averaging_sweep_scores_more_decays_along_one_run(
                     "--train-args", flags.replace("--ema-decay 0.5", "")])
 
 
+def test_checkpoint_average_is_the_mean_of_the_last_checkpoints(
+    tmp_path: Path, tiny_encoder: Path
+) -> None:
+    """The averaged model folder holds the mean of the last two checkpoints' weights, loads
+    and tags like any model, and its dev F1 is reported beside the run's."""
+    from safetensors.torch import load_file
+
+    from nerkit.training.train import TrainConfig, train
+
+    average = _load("checkpoint_average")
+    run = tmp_path / "run"
+    train(TrainConfig(model=str(tiny_encoder), output_dir=str(run), train=str(DATA / "tiny.train"),
+                      dev=str(DATA / "tiny.dev"), max_steps=6, save_steps=2, batch_size=2,
+                      learning_rate=1e-2, max_length=16, encoder_layers="all",
+                      keep_checkpoints=True))
+    folders = average.checkpoints(run / "checkpoints", 2)
+    assert len(folders) == 2 and folders[0].name < folders[1].name
+    report = average.main(["--run", str(run), "--data", str(DATA / "tiny.dev"),
+                           "--out", str(tmp_path / "avg"), "--json", str(tmp_path / "a.json")])
+    assert set(report["f1"]) == {"dev"} and set(report["f1"]["dev"]) == {"run", "average"}
+    saved = load_file(str(tmp_path / "avg" / "model.safetensors"))
+    first, second = (load_file(str(f / "model.safetensors")) for f in folders)
+    name = next(k for k in saved if k.endswith("classifier.weight"))
+    assert not first[name].equal(second[name])
+    assert saved[name].allclose((first[name] + second[name]) / 2)
+    with pytest.raises(SystemExit, match="--last must be 2"):
+        average.main(["--run", str(run), "--data", "x", "--out", "y", "--last", "1"])
+    empty = tmp_path / "empty"
+    (empty / "checkpoints").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="averaging needs two or more"):
+        average.checkpoints(empty, 2)
+
+
 def test_device_runs_trains_a_plan_and_returns_its_small_files(
     tmp_path: Path, tiny_encoder: Path
 ) -> None:
