@@ -71,6 +71,7 @@ NERKIT_NEUTRAL = {
     "overwrite",
     "keep_checkpoints",
     "logging_steps",
+    "report_to",  # where the training logs go (TensorBoard or none)
     "eval_batch_size",
 }
 # Settings the benchmark imposes on nerkit, so both systems get the same budget.

@@ -217,23 +217,23 @@ def test_accuracy_assembles_reused_runs(tmp_path: Path, hf_recipe: ModuleType) -
 
     # the recipe rows of that results file, reused as recorded, beside a nerkit run with its
     # own epochs (the recipe's 3 set the compute budget, not nerkit's epochs)
-    longer = tmp_path / "nerkit-42-epochs5"
+    longer = tmp_path / "nerkit-42-epochs4"
     longer.mkdir()
     (longer / "training_args.json").write_text(json.dumps(
-        {"nerkit": dataclasses.asdict(dataclasses.replace(config, epochs=5.0))}), encoding="utf-8")
+        {"nerkit": dataclasses.asdict(dataclasses.replace(config, epochs=4.0))}), encoding="utf-8")
     (longer / "eval_results.json").write_text((folder / "eval_results.json").read_text())
-    five = tmp_path / "five.json"
-    five.write_text(json.dumps({"epochs": 5}), encoding="utf-8")
+    four = tmp_path / "four.json"
+    four.write_text(json.dumps({"epochs": 4}), encoding="utf-8")
     again = accuracy.main(["--model", "e5", "--seeds", "42", "--hf-lrs", "5e-5", "1e-4",
-                           "--nerkit-config", str(five), "--reuse", str(out), str(longer),
+                           "--nerkit-config", str(four), "--reuse", str(out), str(longer),
                            "--skip-training", "--out", str(tmp_path / "again.json")])
     assert again["hf_baseline"] == results["hf_baseline"]
     assert again["test_f1_gain"] == results["test_f1_gain"]
-    assert again["nerkit_config"]["epochs"] == 5.0 and again["settings"]["epochs"] == 3.0
+    assert again["nerkit_config"]["epochs"] == 4.0 and again["settings"]["epochs"] == 3.0
     assert {r["source"] for r in again["runs"] if r["system"] == "hf-recipe"} == {
         f"recorded in {out}"}
     assert again["nerkit_within_budget"] is False, "no encoder 'e5' here: nothing counted"
-    with pytest.raises(SystemExit, match="epochs"):  # a 5-epoch run is not today's defaults
+    with pytest.raises(SystemExit, match="epochs"):  # a 4-epoch run is not today's defaults
         accuracy.main(["--model", "e5", "--seeds", "42", "--hf-lrs", "5e-5", "1e-4",
                        "--reuse", str(out), str(longer), "--skip-training",
                        "--out", str(tmp_path / "refused.json")])

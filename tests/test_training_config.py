@@ -67,7 +67,7 @@ def test_help_prints_the_defaults_of_train_config(capsys: pytest.CaptureFixture[
         assert " ".join(help_text.split()) in printed, setting.name
         shown += bool(expected)
     assert shown >= 25
-    for text in ("passes over the training data (default 3)",
+    for text in ("passes over the training data (default 5)",
                  "the encoder's peak learning rate (default 0.0001)",
                  "(default group_by_length)", "(default auto)", "(default 32)", "(default off)"):
         assert text in printed

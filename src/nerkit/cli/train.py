@@ -68,7 +68,7 @@ def default_text(setting: Field[Any]) -> str:
     has none (its help says what happens without it).
 
     >>> [default_text(f) for f in fields(TrainConfig) if f.name in ("model", "epochs", "crf")]
-    ['', ' (default 3)', ' (default off)']
+    ['', ' (default 5)', ' (default off)']
     """
     value = setting.default
     if value is MISSING or value is None or value == "":

@@ -103,7 +103,7 @@ class TrainConfig:
     eval_batch_size: int = setting(
         64, "windows per forward pass when scoring dev and test", metavar="N"
     )
-    epochs: float = setting(3.0, "passes over the training data", metavar="N")
+    epochs: float = setting(5.0, "passes over the training data", metavar="N")
     learning_rate: float = setting(
         1e-4, "the encoder's peak learning rate", aliases=("--lr",), metavar="LR"
     )
