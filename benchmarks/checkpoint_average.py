@@ -114,7 +114,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def _f1(model: Path, args: argparse.Namespace, split: str) -> float:
     results = evaluate_model(model, args.data, split, data_dir=args.data_dir)
-    return round(100 * results["entity"]["micro"]["f1"], 2)
+    return round(results["entity"]["micro"]["f1"], 2)  # already in percent
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

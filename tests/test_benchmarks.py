@@ -464,15 +464,20 @@ def test_checkpoint_average_is_the_mean_of_the_last_checkpoints(
 
     average = _load("checkpoint_average")
     run = tmp_path / "run"
+    # dev = the training file: 40 steps learn it well enough to find entities (F1 > 0)
     train(TrainConfig(model=str(tiny_encoder), output_dir=str(run), train=str(DATA / "tiny.train"),
-                      dev=str(DATA / "tiny.dev"), max_steps=6, save_steps=2, batch_size=2,
+                      dev=str(DATA / "tiny.train"), max_steps=40, save_steps=10, batch_size=2,
                       learning_rate=1e-2, max_length=16, encoder_layers="all",
                       keep_checkpoints=True))
     folders = average.checkpoints(run / "checkpoints", 2)
-    assert len(folders) == 2 and folders[0].name < folders[1].name
-    report = average.main(["--run", str(run), "--data", str(DATA / "tiny.dev"),
+    steps = [int(f.name.removeprefix("checkpoint-")) for f in folders]
+    assert len(steps) == 2 and steps[0] < steps[1]
+    report = average.main(["--run", str(run), "--data", str(DATA / "tiny.train"),
                            "--out", str(tmp_path / "avg"), "--json", str(tmp_path / "a.json")])
     assert set(report["f1"]) == {"dev"} and set(report["f1"]["dev"]) == {"run", "average"}
+    recorded = json.loads((run / "eval_results.json").read_text())["dev_f1"]
+    assert recorded > 1  # a run that finds entities, so that the scale (percent) shows
+    assert report["f1"]["dev"]["run"] == pytest.approx(recorded, abs=0.01)  # scored as in training
     saved = load_file(str(tmp_path / "avg" / "model.safetensors"))
     first, second = (load_file(str(f / "model.safetensors")) for f in folders)
     name = next(k for k in saved if k.endswith("classifier.weight"))
