@@ -25,7 +25,6 @@ import logging
 import shlex
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +108,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results = train(config, callbacks=[more])
     run_curve = dev_per_epoch(Path(args.output_dir))
     report = {
-        "benchmark": "weight averaging: several decays along one training run, on dev",
-        "command": shlex.join(["python3", "benchmarks/averaging_sweep.py",
-                               *(argv or sys.argv[1:])]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": env_info.machine(),
-        "versions": env_info.versions(("nerkit", "torch", "transformers")),
+        **env_info.report_head("weight averaging: several decays along one training run, on dev",
+                               "averaging_sweep.py", argv or sys.argv[1:]),
         "run": args.output_dir,
         "run_decay": config.ema_decay,
         "run_dev_f1_per_evaluation": run_curve,

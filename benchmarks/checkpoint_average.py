@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -129,12 +127,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     scores = {split: {"run": _f1(run, args, split), "average": _f1(out, args, split)}
               for split in splits}
     report = {
-        "benchmark": "checkpoint averaging: the mean of a run's last checkpoints against the run",
-        "command": shlex.join(["python3", "benchmarks/checkpoint_average.py",
-                               *(sys.argv[1:] if argv is None else argv)]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": env_info.machine(),
-        "versions": env_info.versions(("nerkit", "torch", "transformers")),
+        **env_info.report_head(
+            "checkpoint averaging: the mean of a run's last checkpoints against the run",
+            "checkpoint_average.py", sys.argv[1:] if argv is None else argv),
         "run": str(run),
         "data": args.data,
         "checkpoints": [{"folder": f.name, "epoch": checkpoint_epoch(f)} for f in folders],

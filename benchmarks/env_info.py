@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import platform
 import re
-from collections.abc import Iterable
+import shlex
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -52,3 +54,16 @@ def versions(packages: Iterable[str]) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def report_head(benchmark: str, script: str, argv: Sequence[str],
+                packages: Iterable[str] = ("nerkit", "torch", "transformers")) -> dict[str, Any]:
+    """The first keys of a benchmark's JSON report: what it measures, the command that makes
+    it again (``python3 benchmarks/<script> <argv>``), when, where and with which versions."""
+    return {
+        "benchmark": benchmark,
+        "command": shlex.join(["python3", f"benchmarks/{script}", *argv]),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(packages),
+    }
