@@ -33,7 +33,7 @@ import env_info
 
 from nerkit.modeling.folder import load_classifier, save_classifier
 from nerkit.tagging.evaluate import evaluate_model
-from nerkit.training.run_folder import CHECKPOINTS, checkpoint_step
+from nerkit.training.run_folder import CHECKPOINTS, TRAINER_STATE, checkpoint_folders
 
 HERE = Path(__file__).resolve().parent
 WEIGHTS = "model.safetensors"
@@ -41,9 +41,7 @@ WEIGHTS = "model.safetensors"
 
 def checkpoints(folder: Path, last: int) -> list[Path]:
     """The last ``last`` checkpoints with weights in ``folder``, oldest first."""
-    found = sorted((p for p in folder.glob("checkpoint-*")
-                    if (p / WEIGHTS).is_file() and checkpoint_step(p) >= 0),
-                   key=checkpoint_step)
+    found = [p for p in checkpoint_folders(folder) if (p / WEIGHTS).is_file()]
     if len(found) < 2:
         raise SystemExit(f"checkpoint_average: {folder}: {len(found)} checkpoint(s) with "
                          "weights; averaging needs two or more (train with --keep-checkpoints, "
@@ -53,7 +51,7 @@ def checkpoints(folder: Path, last: int) -> list[Path]:
 
 def checkpoint_epoch(folder: Path) -> float | None:
     """The epoch the Trainer recorded in a checkpoint (None if it did not)."""
-    state = folder / "trainer_state.json"
+    state = folder / TRAINER_STATE
     if not state.is_file():
         return None
     return json.loads(state.read_text(encoding="utf-8")).get("epoch")

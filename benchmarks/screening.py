@@ -41,7 +41,6 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -239,11 +238,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         rows.append(row(label, Path(path), reference, args.corpus, model, args.data_dir,
                         scored_afresh=args.rescore))
     report = {
-        "benchmark": "accuracy screening (docs/compute-budget.md): one change at a time, on dev",
-        "command": shlex.join(["python3", "benchmarks/screening.py", *(argv or sys.argv[1:])]),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": env_info.machine(),
-        "versions": env_info.versions(("nerkit", "torch", "transformers")),
+        **env_info.report_head(
+            "accuracy screening (docs/compute-budget.md): one change at a time, on dev",
+            "screening.py", argv or sys.argv[1:]),
         "corpus": args.corpus,
         "rule": "dev decides; test shown, never used for a choice; compute counted by "
                 "benchmarks/compute.py (layer-pieces), budget = the recipe's 3 epochs, same seed",

@@ -460,6 +460,7 @@ def test_checkpoint_average_is_the_mean_of_the_last_checkpoints(
     and tags like any model, and its dev F1 is reported beside the run's."""
     from safetensors.torch import load_file
 
+    from nerkit.training.run_folder import checkpoint_step
     from nerkit.training.train import TrainConfig, train
 
     average = _load("checkpoint_average")
@@ -470,7 +471,7 @@ def test_checkpoint_average_is_the_mean_of_the_last_checkpoints(
                       learning_rate=1e-2, max_length=16, encoder_layers="all",
                       keep_checkpoints=True))
     folders = average.checkpoints(run / "checkpoints", 2)
-    steps = [int(f.name.removeprefix("checkpoint-")) for f in folders]
+    steps = [checkpoint_step(f) for f in folders]
     assert len(steps) == 2 and steps[0] < steps[1]
     report = average.main(["--run", str(run), "--data", str(DATA / "tiny.train"),
                            "--out", str(tmp_path / "avg"), "--json", str(tmp_path / "a.json")])

@@ -215,15 +215,19 @@ def checkpoint_step(folder: Path) -> int:
     return int(number) if number.isdigit() else -1
 
 
+def checkpoint_folders(checkpoints: Path) -> list[Path]:
+    """The ``checkpoint-N`` folders in ``checkpoints``, oldest (lowest N) first."""
+    return sorted((p for p in checkpoints.glob("checkpoint-*")
+                   if p.is_dir() and checkpoint_step(p) >= 0), key=checkpoint_step)
+
+
 def last_complete_checkpoint(checkpoints: Path, averaged: bool = False) -> Path | None:
     """The newest complete ``checkpoint-N`` folder; torn ones are named and removed
     (``averaged``: see :func:`checkpoint_problem`)."""
     if not checkpoints.is_dir():
         return None
-    found = sorted((p for p in checkpoints.glob("checkpoint-*")
-                    if p.is_dir() and checkpoint_step(p) >= 0), key=checkpoint_step)
     complete = None
-    for folder in found:
+    for folder in checkpoint_folders(checkpoints):
         problem = checkpoint_problem(folder, averaged)
         if problem is None:
             complete = folder
